@@ -1,0 +1,57 @@
+# Operator and developer entry points. Everything installs what it needs itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STATE := .rehearsal
+REHEARSAL_DB ?= bayview_rehearsal
+REHEARSAL_ROWS ?= 3000
+export AWS_EC2_METADATA_DISABLED := true
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
+
+help:
+	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
+	@echo "make rehearsal-stop  stop and remove the rehearsal PostgreSQL"
+	@echo "make test            lint + unit + integration + Molecule"
+
+$(BIN)/ansible-playbook: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+venv: $(BIN)/ansible-playbook
+
+# Start (or reuse) the local cluster and load a fresh sample legacy database.
+rehearsal-db: venv
+	$(BIN)/bayview-localpg start --state $(STATE) --port $${BAYVIEW_REHEARSAL_PORT:-55432}
+	$(BIN)/bayview-legacy-sample --state $(STATE) --dbname $(REHEARSAL_DB) --rows $(REHEARSAL_ROWS) --recreate
+
+rehearsal: rehearsal-db
+	$(BIN)/python -m bayview_runbook.rehearsal --state $(STATE) --dbname $(REHEARSAL_DB)
+
+rehearsal-stop: venv
+	$(BIN)/bayview-localpg stop --state $(STATE)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --offline -q playbooks roles
+
+unit: venv
+	$(BIN)/pytest -m "not molecule"
+
+molecule: venv
+	$(BIN)/pytest -m molecule
+
+test: venv
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean: rehearsal-stop
+	rm -rf $(VENV) $(STATE)
