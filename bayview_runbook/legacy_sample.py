@@ -131,7 +131,7 @@ def _memorials_insert(rows: int, three_persons: bool) -> sql.Composable:
     columns: dict[str, sql.Composable] = {
         # About 1% of older rows have no submission id.
         "submission_id": sql.SQL(
-            "CASE WHEN g % 101 = 0 THEN NULL ELSE 'MG-' || (1723500000000 + g * 60000) END"
+            "CASE WHEN g % 101 = 0 THEN NULL ELSE 'MG-' || (1723500000000 + g::bigint * 60000) END"
         ),
         **_person_expr("", 0),
         "home_address": sql.SQL("(100 + pg_temp.r(g, 40, 900)) || ' Main St, Petoskey, MI'"),

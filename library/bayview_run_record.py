@@ -1,0 +1,100 @@
+#!/usr/bin/python
+"""Ansible module: record the start and end of a runbook run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bayview_run_record
+short_description: Record who ran which Bay View playbook, when, and with what result
+description:
+  - C(started) creates the run (its id ties ledger events and fingerprints together) and a row in
+    C(migration.runbook_runs).
+  - C(finished) completes that row and writes the run record as JSON into O(records_dir).
+  - Bookkeeping only, so never C(changed). In check mode nothing is written to the database.
+version_added: "0.1.0"
+author: ["Bay View runbook team"]
+extends_documentation_fragment: [bayview_connection]
+options:
+  state:
+    description: Start or finish the run.
+    type: str
+    choices: [started, finished]
+    required: true
+  playbook:
+    description: Playbook being run (for C(started)).
+    type: str
+    default: ""
+  phase:
+    description: Phase or action name (for example C(1) or C(emergency_rollback)).
+    type: str
+  operator:
+    description: Who runs this (defaults to the login name).
+    type: str
+  run:
+    description: The C(record) returned by the C(started) call (for C(finished)).
+    type: dict
+  status:
+    description: Result of the run (for C(finished)).
+    type: str
+    choices: [succeeded, failed]
+    default: succeeded
+  details:
+    description: Evidence to keep with the record (fingerprint ids, versions, checks).
+    type: dict
+    default: {}
+  records_dir:
+    description: Directory for the JSON run record.
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Start the run record
+  ansible.legacy.bayview_run_record:
+    connection: "{{ bayview_db_connection }}"
+    state: started
+    playbook: phase1.yml
+    phase: "1"
+  register: run
+"""
+
+RETURN = r"""
+record:
+  description: The run record (run_id, operator, times, status, versions, details, record_file).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.bayview import db, run_record
+from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+
+def main() -> None:
+    module = new_module(
+        AnsibleModule,
+        {
+            "state": {"type": "str", "choices": ["started", "finished"], "required": True},
+            "playbook": {"type": "str", "default": ""},
+            "phase": {"type": "str"},
+            "operator": {"type": "str"},
+            "run": {"type": "dict"},
+            "status": {"type": "str", "choices": ["succeeded", "failed"], "default": "succeeded"},
+            "details": {"type": "dict", "default": {}},
+            "records_dir": {"type": "path"},
+        },
+        required_if=[("state", "finished", ["run"])],
+    )
+    p = module.params
+
+    def action() -> None:
+        if p["state"] == "started":
+            record = run_record.start(p, p["playbook"], p["phase"], operator(module), module.check_mode)
+        else:
+            record = run_record.finish(p, p["run"], p["status"], p["details"], p["records_dir"])
+        module.exit_json(changed=False, record=record)
+
+    run_guarded(module, action, database=db.describe(p))
+
+
+if __name__ == "__main__":
+    main()

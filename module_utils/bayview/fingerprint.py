@@ -1,0 +1,188 @@
+"""The legacy fingerprint: proof that the protected data and its definitions did not change.
+
+Per protected table: the row count and an order-independent content hash (the sum of a
+64-bit slice of md5 over each row's text), computed set-based in one pass with no sort,
+so it stays fast at a million rows. Plus a hash of the protected catalog: columns,
+constraints, indexes, triggers (internal ones too: a foreign key pointing at a legacy
+table adds some), functions, views, sequences' definitions, rules, policies, owners, ACLs.
+
+Scope "full" hashes content and catalog; scope "catalog" skips content, for a run during
+which the web application is known to be writing legacy rows (the per-transaction guard in
+migrate still proves the runbook itself wrote nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import psycopg
+from psycopg import sql
+
+from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS, PROTECTED_TABLES
+
+# Definitions of every catalog object in the protected schemas (plus the protected tables
+# elsewhere), one row each: (kind, name, definition). Statistics and row-level data are
+# left out on purpose: VACUUM and ANALYZE by others must not look like a change.
+CATALOG_SQL = """
+WITH ns AS (
+    SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%(schemas)s)
+), rel AS (
+    SELECT c.oid, c.relkind, pg_catalog.format('%%I.%%I', n.nspname, c.relname) AS name
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relnamespace IN (SELECT oid FROM ns)
+        OR c.oid = ANY(ARRAY(SELECT pg_catalog.to_regclass(t) FROM pg_catalog.unnest(%(tables)s::text[]) t))
+)
+SELECT 'schema', n.nspname,
+       pg_catalog.concat_ws('|', pg_catalog.pg_get_userbyid(n.nspowner), n.nspacl::text)
+  FROM pg_catalog.pg_namespace n WHERE n.oid IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'relation', r.name,
+       pg_catalog.concat_ws('|', r.relkind, pg_catalog.pg_get_userbyid(c.relowner), c.relacl::text,
+                            c.reloptions::text, c.relpersistence, c.relrowsecurity)
+  FROM rel r JOIN pg_catalog.pg_class c ON c.oid = r.oid
+UNION ALL
+SELECT 'column', r.name || '.' || a.attname,
+       pg_catalog.concat_ws('|', a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                            pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+                            a.attcollation, a.attacl::text)
+  FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+UNION ALL
+SELECT 'constraint', r.name || '.' || co.conname, pg_catalog.pg_get_constraintdef(co.oid)
+  FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid
+UNION ALL
+SELECT 'index', r.name || ' ' || i.indexrelid::regclass::text, pg_catalog.pg_get_indexdef(i.indexrelid)
+  FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid
+UNION ALL
+SELECT 'trigger', r.name || '.' || t.tgname,
+       pg_catalog.concat_ws('|', pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled)
+  FROM rel r JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid
+UNION ALL
+SELECT 'rule', r.name || '.' || ru.rulename, pg_catalog.pg_get_ruledef(ru.oid)
+  FROM rel r JOIN pg_catalog.pg_rewrite ru ON ru.ev_class = r.oid
+UNION ALL
+SELECT 'policy', r.name || '.' || p.polname,
+       pg_catalog.concat_ws('|', p.polcmd, p.polpermissive, p.polroles::text,
+                            pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                            pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
+  FROM rel r JOIN pg_catalog.pg_policy p ON p.polrelid = r.oid
+UNION ALL
+SELECT 'view', r.name, pg_catalog.pg_get_viewdef(r.oid)
+  FROM rel r WHERE r.relkind IN ('v', 'm')
+UNION ALL
+SELECT 'sequence', r.name,
+       pg_catalog.concat_ws('|', s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmax, s.seqmin,
+                            s.seqcache, s.seqcycle)
+  FROM rel r JOIN pg_catalog.pg_sequence s ON s.seqrelid = r.oid
+UNION ALL
+SELECT 'function', pg_catalog.format('%%I.%%I(%%s)', ns.nspname, p.proname,
+                                     pg_catalog.pg_get_function_identity_arguments(p.oid)),
+       pg_catalog.concat_ws('|', p.prokind, pg_catalog.pg_get_function_result(p.oid), p.prosrc,
+                            p.provolatile, p.prosecdef, p.proconfig::text, p.proacl::text,
+                            pg_catalog.pg_get_userbyid(p.proowner))
+  FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+"""
+
+TABLES_SQL = """
+SELECT n.nspname, c.relname
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+   AND (n.nspname = ANY(%(schemas)s)
+        OR c.oid = ANY(ARRAY(SELECT pg_catalog.to_regclass(t) FROM pg_catalog.unnest(%(tables)s::text[]) t)))
+ ORDER BY 1, 2
+"""
+
+# One pass, no sort: the sum of a 64-bit slice of each row's md5 does not depend on row order.
+CONTENT_SQL = (
+    "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text "
+    "FROM {} AS t"
+)
+
+PARAMS = {"schemas": list(PROTECTED_SCHEMAS), "tables": list(PROTECTED_TABLES)}
+
+
+def catalog(conn: psycopg.Connection) -> dict[str, str]:
+    """{'kind name': sha256 of its definition} for the protected catalog."""
+    rows = conn.execute(CATALOG_SQL, PARAMS).fetchall()
+    return {f"{kind} {name}": hashlib.sha256((definition or "").encode()).hexdigest()[:16] for kind, name, definition in rows}
+
+
+def catalog_sha256(items: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
+
+
+def take(conn: psycopg.Connection, scope: str = "full") -> dict:
+    """A fingerprint of the protected data. Runs in one REPEATABLE READ snapshot."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        items = catalog(conn)
+        tables: dict[str, dict] = {}
+        for schema, table in conn.execute(TABLES_SQL, PARAMS).fetchall():
+            name = f"{schema}.{table}"
+            if scope == "full":
+                query = sql.SQL(CONTENT_SQL).format(sql.Identifier(schema, table))
+                rows, content = conn.execute(query).fetchone()
+                tables[name] = {"rows": rows, "content": content}
+            else:
+                tables[name] = {"rows": None, "content": None}
+    fp = {
+        "scope": scope,
+        "catalog_sha256": catalog_sha256(items),
+        "tables": tables,
+        "catalog": items,
+    }
+    fp["fingerprint_sha256"] = hashlib.sha256(
+        json.dumps({"catalog": fp["catalog_sha256"], "tables": tables}, sort_keys=True).encode()
+    ).hexdigest()
+    return fp
+
+
+def store(conn: psycopg.Connection, fp: dict, label: str, run_id: str | None) -> int:
+    with conn.transaction():
+        return conn.execute(
+            """INSERT INTO migration.runbook_fingerprints
+                   (label, run_id, scope, fingerprint_sha256, catalog_sha256, tables, catalog)
+               VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb) RETURNING id""",
+            [
+                label,
+                run_id,
+                fp["scope"],
+                fp["fingerprint_sha256"],
+                fp["catalog_sha256"],
+                json.dumps(fp["tables"]),
+                json.dumps(fp["catalog"]),
+            ],
+        ).fetchone()[0]
+
+
+def load(conn: psycopg.Connection, fingerprint_id: int) -> dict | None:
+    row = conn.execute(
+        """SELECT scope, fingerprint_sha256, catalog_sha256, tables, catalog
+             FROM migration.runbook_fingerprints WHERE id = %s""",
+        [fingerprint_id],
+    ).fetchone()
+    if row is None:
+        return None
+    scope, fp_sha, cat_sha, tables, items = row
+    return {"scope": scope, "fingerprint_sha256": fp_sha, "catalog_sha256": cat_sha, "tables": tables, "catalog": items}
+
+
+def differences(before: dict, after: dict) -> list[str]:
+    """Human-readable differences; empty when the protected data is unchanged."""
+    found = []
+    for key in sorted(set(before["catalog"]) | set(after["catalog"])):
+        old, new = before["catalog"].get(key), after["catalog"].get(key)
+        if old != new:
+            state = "added" if old is None else "removed" if new is None else "changed"
+            found.append(f"catalog: {key} {state}")
+    for name in sorted(set(before["tables"]) | set(after["tables"])):
+        old, new = before["tables"].get(name), after["tables"].get(name)
+        if old is None or new is None:
+            found.append(f"table {name} {'appeared' if old is None else 'disappeared'}")
+        elif old["rows"] is not None and new["rows"] is not None:
+            if old["rows"] != new["rows"]:
+                found.append(f"table {name}: {old['rows']} rows before, {new['rows']} after")
+            elif old["content"] != new["content"]:
+                found.append(f"table {name}: same row count, but row contents changed")
+    return found

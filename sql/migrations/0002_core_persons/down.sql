@@ -1,0 +1,2 @@
+DROP TABLE core.person_legacy_links;
+DROP TABLE core.persons;

@@ -1,0 +1,2 @@
+DROP TABLE core.webhook_registry;
+DROP TABLE core.event_log;
