@@ -123,7 +123,8 @@ def make_plan(
             + "\nThe database was built from the old files; nothing was changed.",
             "restore the files from version control. If the change is deliberate and harmless "
             "(a comment, a safer down.sql), accept it explicitly with "
-            "-e accept_checksum_versions=[N] -e accept_checksum_reason='why'; it is recorded.",
+            "-e '{\"accept_checksum_versions\": [N], \"accept_checksum_reason\": \"why\"}'; "
+            "it is recorded.",
         )
     if target_version > current:
         plan.to_apply = [by_version[v] for v in range(current + 1, target_version + 1)]
@@ -288,7 +289,7 @@ def run(
     if accept_changed and not accept_reason.strip():
         raise RunbookError(
             "Accepting changed migration files needs a reason; nothing was changed.",
-            "add -e accept_checksum_reason='what changed and why it is safe'.",
+            """add the reason: -e '{"accept_checksum_versions": [N], "accept_checksum_reason": "what changed and why it is safe"}'.""",
         )
     target = db.describe(params)
     conn = db.connect(params)

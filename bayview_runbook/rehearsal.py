@@ -1,0 +1,91 @@
+"""The full rehearsal on the local default: every operator action that exists, in order,
+run for real with ansible-playbook against the disposable local PostgreSQL.
+
+Today: Phase 1, the emergency rollback to the baseline, Phase 1 again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bayview_runbook.localpg import LocalCluster
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (title, playbook, extra arguments, must it change nothing?)
+STEPS = [
+    ("Phase 1 (foundation)", "playbooks/phase1.yml", [], False),
+    ("Phase 1 again (must change nothing)", "playbooks/phase1.yml", [], True),
+    ("Emergency rollback to the baseline", "playbooks/emergency_rollback.yml", ["-e", "target_version=0"], False),
+    ("Phase 1 after the rollback", "playbooks/phase1.yml", [], False),
+]
+
+
+def playbook_env(cluster: LocalCluster, dbname: str, records_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(cluster.env())
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "BAYVIEW_DB_NAME": dbname,
+            "BAYVIEW_RECORDS_DIR": str(records_dir),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "ANSIBLE_FORCE_COLOR": "0",
+        }
+    )
+    return env
+
+
+def recap_changed(output: str) -> int | None:
+    for line in output.splitlines():
+        if "changed=" in line and "ok=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", default=".rehearsal")
+    parser.add_argument("--dbname", default="bayview_rehearsal")
+    args = parser.parse_args(argv)
+    cluster = LocalCluster.at(Path(args.state))
+    state = Path(args.state).resolve()
+    records_dir = state / "records"
+    logs_dir = state / "logs"
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    env = playbook_env(cluster, args.dbname, records_dir)
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    started_all = time.monotonic()
+    print(f"Rehearsal on 127.0.0.1:{cluster.port}/{args.dbname}")
+    for number, (title, path, extra, must_be_idle) in enumerate(STEPS, start=1):
+        started = time.monotonic()
+        log = logs_dir / f"{number:02d}-{Path(path).stem}.log"
+        result = subprocess.run(
+            [playbook, path, *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        log.write_text(result.stdout + result.stderr)
+        took = time.monotonic() - started
+        changed = recap_changed(result.stdout)
+        failed = result.returncode != 0 or (must_be_idle and changed != 0)
+        status = "FAILED" if failed else "ok"
+        print(f"  {number}. {title:<42} {status:<8} changed={changed}  {took:5.1f}s  log: {log}")
+        if failed:
+            print(result.stdout[-3000:], file=sys.stderr)
+            print(f"Rehearsal stopped at step {number}; the full log is {log}", file=sys.stderr)
+            return 1
+    records = sorted(records_dir.glob("*.json"))
+    print(f"Rehearsal passed in {time.monotonic() - started_all:.1f}s.")
+    print(f"Run records: {records_dir} (newest: {records[-1].name if records else 'none'})")
+    print(f"            and table migration.runbook_runs in {args.dbname}")
+    print(f"Inspect:    PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} -U bayview_runbook {args.dbname}")
+    print("Stop:       make rehearsal-stop")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Shared fixtures: one disposable PostgreSQL cluster per test session, a template database
+with the sample legacy data, and a fresh copy of it for every test that needs one.
+Playbooks run for real through ansible-playbook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import ansible.module_utils
+import psycopg
+import pytest
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+# The engine is imported as ansible.module_utils.bayview, exactly as the modules import it.
+ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+
+from bayview_runbook import legacy_sample  # noqa: E402
+from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster  # noqa: E402
+
+MIGRATIONS = ROOT / "sql" / "migrations"
+TEMPLATE_ROWS = 2000
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    # Under /tmp with a short path: the postgres user must reach the server files.
+    state = Path(tempfile.mkdtemp(prefix="bayview-test-"))
+    os.chmod(state, 0o755)
+    c = LocalCluster.at(state)
+    c.start()
+    yield c
+    c.stop(remove=True)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def _template(cluster: LocalCluster, variant: str) -> str:
+    name = f"legacy_template_{variant}"
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if not exists:
+        legacy_sample.create_database(cluster.conninfo(), name)
+        legacy_sample.load(cluster.conninfo(dbname=name), rows=TEMPLATE_ROWS, variant=variant)
+    return name
+
+
+@pytest.fixture(scope="session")
+def full_template(cluster):
+    return _template(cluster, "full")
+
+
+@dataclass
+class TestDatabase:
+    cluster: LocalCluster
+    name: str
+
+    def connect(self, user: str = "postgres", **kwargs) -> psycopg.Connection:
+        return psycopg.connect(self.cluster.conninfo(user=user, dbname=self.name), autocommit=True, **kwargs)
+
+    def query(self, query: str, params=None, user: str = "postgres") -> list[tuple]:
+        with self.connect(user) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def scalar(self, query: str, params=None, user: str = "postgres"):
+        rows = self.query(query, params, user)
+        return rows[0][0] if rows else None
+
+    def schemas(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                "AND nspname <> 'information_schema' ORDER BY 1"
+            )
+        ]
+
+    def params(self, user: str = RUNBOOK_ROLE) -> dict:
+        """Module-style parameters for calling the engine directly."""
+        return {
+            "connection": {
+                "host": "127.0.0.1",
+                "port": self.cluster.port,
+                "dbname": self.name,
+                "user": user,
+                "password": None,
+                "sslmode": "disable",
+                "passfile": str(self.cluster.passfile),
+            },
+            "application_name": "bayview-test",
+            "lock_timeout_ms": 500,
+            "statement_timeout_s": 60,
+        }
+
+    def pg_dump(self, *schemas: str) -> bytes:
+        args = ["pg_dump", "--restrict-key=bayviewtest", "-d", self.cluster.conninfo(dbname=self.name)]
+        for schema in schemas:
+            args += ["-n", schema]
+        return subprocess.run(args, capture_output=True, check=True).stdout
+
+
+def new_database(cluster: LocalCluster, template: str) -> TestDatabase:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+        # Database-level grants are not copied from a template.
+        conn.execute(
+            sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(RUNBOOK_ROLE))
+        )
+    return TestDatabase(cluster, name)
+
+
+@pytest.fixture
+def legacy_db(cluster, full_template):
+    db = new_database(cluster, full_template)
+    yield db
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
+
+
+@pytest.fixture
+def migrations_copy(tmp_path) -> Path:
+    """A private copy of sql/migrations that a test may extend or edit."""
+    target = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, target)
+    return target
+
+
+def add_migration(directory: Path, version: int, name: str, up: str, down: str, verify: str, phase: int = 1) -> Path:
+    path = directory / f"{version:04d}_{name}"
+    path.mkdir()
+    header = f"-- phase: {phase}\n-- description: test migration {name}\n"
+    (path / "up.sql").write_text(up if up.startswith("-- phase") else header + up)
+    (path / "down.sql").write_text(down)
+    (path / "verify.sql").write_text(verify)
+    return path
+
+
+@dataclass
+class PlaybookResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def changed(self) -> int | None:
+        for line in self.stdout.splitlines():
+            if "changed=" in line and "ok=" in line:
+                return int(line.split("changed=")[1].split()[0])
+        return None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def playbook_command(db: TestDatabase, playbook: str, *extra: str, records_dir: Path | None = None):
+    env = dict(os.environ)
+    env.update(db.cluster.env())
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "BAYVIEW_DB_NAME": db.name,
+            "BAYVIEW_RECORDS_DIR": str(records_dir or Path(tempfile.gettempdir()) / "bayview-test-records"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+        }
+    )
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(ROOT / "playbooks" / playbook), *extra]
+    return cmd, env
+
+
+def run_playbook(db: TestDatabase, playbook: str, *extra: str, records_dir: Path | None = None) -> PlaybookResult:
+    cmd, env = playbook_command(db, playbook, *extra, records_dir=records_dir)
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return PlaybookResult(result.returncode, result.stdout, result.stderr)

@@ -1,0 +1,190 @@
+"""Phase 1 and the emergency rollback, run for real with ansible-playbook on real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import add_migration, playbook_command, run_playbook
+
+NEW_SCHEMAS = {"core", "property", "education", "events", "recreation", "finance"}
+LEGACY = ("bayview", "crouse_chapel")
+
+
+def ledger(db):
+    return db.query("SELECT version, status FROM migration.runbook_ledger ORDER BY version")
+
+
+def test_phase1_applies_then_second_run_changes_nothing(legacy_db, tmp_path):
+    first = run_playbook(legacy_db, "phase1.yml", records_dir=tmp_path)
+    assert first.returncode == 0, first.output
+    assert first.changed == 1
+    assert NEW_SCHEMAS <= set(legacy_db.schemas())
+    assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied")]
+    assert legacy_db.scalar("SELECT count(*) FROM migration.memorial_persons") >= 2000
+
+    second = run_playbook(legacy_db, "phase1.yml", records_dir=tmp_path)
+    assert second.returncode == 0, second.output
+    assert second.changed == 0
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_ledger_events WHERE action = 'applied'") == 4
+
+    records = sorted(tmp_path.glob("*-phase1.json"))
+    assert len(records) == 2
+    record = json.loads(records[-1].read_text())
+    assert record["status"] == "succeeded" and record["version_after"] == 4
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs WHERE status = 'succeeded'") == 2
+
+
+def test_rollback_to_baseline_leaves_legacy_byte_identical_and_no_new_schema(legacy_db):
+    schemas_before = legacy_db.schemas()
+    dump_before = legacy_db.pg_dump(*LEGACY)
+    handmade_before = legacy_db.query("SELECT * FROM migration.schema_versions ORDER BY id")
+    assert run_playbook(legacy_db, "phase1.yml").returncode == 0
+
+    rollback = run_playbook(legacy_db, "emergency_rollback.yml")
+    assert rollback.returncode == 0, rollback.output
+    assert "Versions still applied: []" in rollback.stdout
+    assert legacy_db.pg_dump(*LEGACY) == dump_before
+    assert legacy_db.schemas() == schemas_before
+    assert ledger(legacy_db) == [(1, "rolled_back"), (2, "rolled_back"), (3, "rolled_back"), (4, "rolled_back")]
+    # The hand-made ledger rows are exactly as they were.
+    assert legacy_db.query("SELECT * FROM migration.schema_versions ORDER BY id") == handmade_before
+    assert [r[1] for r in handmade_before] == ["001", "1", "002", "2", "1", "01"]
+    events = legacy_db.query("SELECT action FROM migration.runbook_ledger_events WHERE action = 'adopted_handmade_ledger'")
+    assert len(events) == 1
+
+    again = run_playbook(legacy_db, "phase1.yml")
+    assert again.returncode == 0 and again.changed == 1
+    history = legacy_db.query("SELECT action, count(*) FROM migration.runbook_ledger_events GROUP BY 1 ORDER BY 1")
+    assert ("applied", 8) in history and ("rolled_back", 4) in history
+
+
+def test_partial_rollback_to_a_target_version(legacy_db):
+    assert run_playbook(legacy_db, "phase1.yml").returncode == 0
+    result = run_playbook(legacy_db, "emergency_rollback.yml", "-e", "target_version=2")
+    assert result.returncode == 0, result.output
+    assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "rolled_back"), (4, "rolled_back")]
+    assert legacy_db.scalar("SELECT to_regclass('core.persons') IS NOT NULL")
+    assert legacy_db.scalar("SELECT to_regclass('migration.memorial_persons') IS NULL")
+
+
+def test_check_mode_plans_and_changes_nothing(legacy_db):
+    schemas_before = legacy_db.schemas()
+    result = run_playbook(legacy_db, "phase1.yml", "--check", "--diff")
+    assert result.returncode == 0, result.output
+    assert "0004 integration_points" in result.stdout  # the planned ledger in diff mode
+    assert legacy_db.schemas() == schemas_before
+    assert legacy_db.scalar("SELECT to_regclass('migration.runbook_ledger')") is None
+
+
+def test_concurrent_run_waits_then_fails_naming_the_holder(legacy_db, migrations_copy):
+    add_migration(
+        migrations_copy, 5, "slow", "CREATE TABLE core.slow (id int);\nSELECT pg_sleep(6);\n",
+        "DROP TABLE core.slow;\n", "SELECT id FROM core.slow WHERE false;\n",
+    )
+    cmd, env = playbook_command(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for_sleeping_migration(legacy_db)
+        second = run_playbook(
+            legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}",
+            "-e", "bayview_lock_wait_seconds=1",
+        )
+        assert second.returncode != 0
+        assert "holds the migration lock" in second.stdout and "pid " in second.stdout
+        out, _ = first.communicate(timeout=120)
+        assert first.returncode == 0, out
+    finally:
+        first.kill()
+    assert ledger(legacy_db)[-1] == (5, "applied")
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_ledger_events WHERE action = 'applied'") == 5
+
+
+def _wait_for_sleeping_migration(db, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = db.scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND query LIKE %s AND state = 'active'",
+            [db.name, "%pg_sleep(6)%"],
+        )
+        if pid:
+            return pid
+        time.sleep(0.2)
+    raise AssertionError("the slow migration never started")
+
+
+def test_sigkill_in_the_middle_of_a_migration_is_completed_by_the_next_run(legacy_db, migrations_copy):
+    add_migration(
+        migrations_copy, 5, "slow", "CREATE TABLE core.slow (id int);\nSELECT pg_sleep(6);\n",
+        "DROP TABLE core.slow;\n", "SELECT id FROM core.slow WHERE false;\n",
+    )
+    cmd, env = playbook_command(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _wait_for_sleeping_migration(legacy_db)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its module process, mid-transaction
+    proc.wait(timeout=30)
+    # Versions 1-4 committed; 5 was in flight and must have left nothing behind.
+    assert legacy_db.scalar("SELECT to_regclass('core.slow')") is None
+    assert (5, "applied") not in ledger(legacy_db)
+
+    rerun = run_playbook(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
+    assert rerun.returncode == 0, rerun.output
+    assert ledger(legacy_db) == [(v, "applied") for v in range(1, 6)]
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_ledger_events WHERE version = 5 AND action = 'applied'") == 1
+
+
+def test_checksum_drift_is_refused_then_accepted_explicitly(legacy_db, migrations_copy):
+    arg = f"bayview_migrations_dir={migrations_copy}"
+    assert run_playbook(legacy_db, "phase1.yml", "-e", arg).returncode == 0
+    up = migrations_copy / "0002_core_persons" / "up.sql"
+    up.write_text(up.read_text() + "\n-- a comment added after it was applied\n")
+
+    refused = run_playbook(legacy_db, "phase1.yml", "-e", arg)
+    assert refused.returncode != 0
+    assert "checksum drift" in refused.stdout and "0002_core_persons: up.sql changed" in refused.stdout
+
+    no_reason = run_playbook(legacy_db, "phase1.yml", "-e", arg, "-e", '{"accept_checksum_versions": [2]}')
+    assert no_reason.returncode != 0 and "needs a reason" in no_reason.stdout
+
+    accepted = run_playbook(
+        legacy_db, "phase1.yml", "-e", arg,
+        "-e", '{"accept_checksum_versions": [2], "accept_checksum_reason": "comment only"}',
+    )
+    assert accepted.returncode == 0, accepted.output
+    reason = legacy_db.scalar("SELECT details->>'reason' FROM migration.runbook_ledger_events WHERE action = 'checksum_accepted'")
+    assert reason == "comment only"
+    assert run_playbook(legacy_db, "phase1.yml", "-e", arg).changed == 0
+
+
+def test_guard_refuses_a_migration_that_writes_legacy_data_naming_file_and_line(legacy_db, migrations_copy):
+    bad = add_migration(
+        migrations_copy, 5, "bad", "CREATE TABLE core.ok (id int);\n\nUPDATE bayview.memorials SET message = '';\n",
+        "DROP TABLE core.ok;\n", "SELECT id FROM core.ok WHERE false;\n",
+    )
+    schemas_before = legacy_db.schemas()
+    result = run_playbook(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
+    assert result.returncode != 0
+    assert f"{bad}/up.sql, line 5: UPDATE of a protected table" in result.stdout
+    assert legacy_db.schemas() == schemas_before  # refused before anything was touched
+
+
+def test_failing_verify_leaves_no_trace(legacy_db, migrations_copy):
+    add_migration(
+        migrations_copy, 5, "broken_verify", "CREATE TABLE core.half (id int);\n",
+        "DROP TABLE core.half;\n", "SELECT no_such_column FROM core.half;\n",
+    )
+    result = run_playbook(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
+    assert result.returncode != 0
+    assert "its verify step failed" in result.stdout
+    assert legacy_db.scalar("SELECT to_regclass('core.half')") is None
+    assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied"), (5, "failed")]
+    assert legacy_db.scalar("SELECT status FROM migration.runbook_runs ORDER BY started_at DESC LIMIT 1") == "failed"
+
+
+def test_connection_error_is_clear_and_exit_status_non_zero(legacy_db):
+    result = run_playbook(legacy_db, "phase1.yml", "-e", "bayview_db_port=1")
+    assert result.returncode != 0
+    assert "Could not connect to 127.0.0.1:1/" in result.stdout and "Next step" in result.stdout
