@@ -11,7 +11,7 @@ description:
     plus a hash of the protected catalog) in C(migration.runbook_fingerprints).
   - C(compare) takes a new fingerprint and fails loudly, naming every difference, if it differs
     from the baseline.
-  - Fingerprints are bookkeeping: the module never reports changed. In check mode nothing is stored.
+  - Fingerprints are bookkeeping, so the module never reports changed. In check mode nothing is stored.
 version_added: "0.1.0"
 author: ["Bay View runbook team"]
 extends_documentation_fragment: [bayview_connection]
