@@ -8,13 +8,22 @@ REHEARSAL_DB ?= bayview_rehearsal
 REHEARSAL_ROWS ?= 3000
 export AWS_EC2_METADATA_DISABLED := true
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
+.PHONY: help pg-binaries venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
 	@echo "make rehearsal-stop  stop and remove the rehearsal PostgreSQL"
 	@echo "make test            lint + unit + integration + Molecule"
+
+# The PostgreSQL 15 server binaries (initdb, pg_ctl) and client tools; installed when missing.
+pg-binaries:
+	@if [ ! -x $(PG_BIN)/initdb ] || ! command -v pg_dump >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15; \
+	  else echo "PostgreSQL 15 server binaries are missing: ask an administrator to run 'apt-get install postgresql-15'"; exit 1; fi; \
+	fi
 
 $(BIN)/ansible-playbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +31,7 @@ $(BIN)/ansible-playbook: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
-venv: $(BIN)/ansible-playbook
+venv: pg-binaries $(BIN)/ansible-playbook
 
 # Start (or reuse) the local cluster and load a fresh sample legacy database.
 rehearsal-db: venv
@@ -38,7 +47,7 @@ rehearsal-stop: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline -q playbooks roles
+	$(BIN)/ansible-lint --offline -q playbooks roles molecule
 
 unit: venv
 	$(BIN)/pytest -m "not molecule"

@@ -48,21 +48,79 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT $1[1 + pg_temp.r($2, $3, array_length($1, 1)
 """
 
 FIRST_NAMES = [
-    "Mary", "John", "Elizabeth", "William", "Margaret", "James", "Dorothy", "Robert",
-    "Helen", "Charles", "Ruth", "George", "Frances", "Edward", "Virginia", "Thomas",
-    "Jean", "Richard", "Barbara", "Donald", "Anne", "Harold", "Carol", "Paul",
+    "Mary",
+    "John",
+    "Elizabeth",
+    "William",
+    "Margaret",
+    "James",
+    "Dorothy",
+    "Robert",
+    "Helen",
+    "Charles",
+    "Ruth",
+    "George",
+    "Frances",
+    "Edward",
+    "Virginia",
+    "Thomas",
+    "Jean",
+    "Richard",
+    "Barbara",
+    "Donald",
+    "Anne",
+    "Harold",
+    "Carol",
+    "Paul",
 ]
 LAST_NAMES = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
-    "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Thompson", "White", "Harris",
-    "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
 ]
 # Names that broke earlier scripts: quotes, backslashes, Unicode, injection attempts,
 # maximum lengths, strings that look like NULL, wildcards, tabs and emoji.
 HOSTILE_NAMES = [
-    "O'Brien", "D'Angelo", "Zoë", "Nguyễn", "José María", "van der Berg", "Smith-Jones",
-    'Robert "Bob"', "Back\\slash", "Robert'); DROP TABLE bayview.memorials;--", "李",
-    "Ørsted", "A" * 100, "NULL", "null", "%_wildcard", "Tab\there", "🌹 Rose", "Ünal",
+    "O'Brien",
+    "D'Angelo",
+    "Zoë",
+    "Nguyễn",
+    "José María",
+    "van der Berg",
+    "Smith-Jones",
+    'Robert "Bob"',
+    "Back\\slash",
+    "Robert'); DROP TABLE bayview.memorials;--",
+    "李",
+    "Ørsted",
+    "A" * 100,
+    "NULL",
+    "null",
+    "%_wildcard",
+    "Tab\there",
+    "🌹 Rose",
+    "Ünal",
     "MacDonald-O'Neil",
 ]
 PLACEHOLDERS = ["N/A", "n/a", "Unknown", "unknown", "-", "TBD", "none", "?"]
@@ -104,9 +162,9 @@ def _person_expr(prefix: str, stream: int) -> dict[str, sql.Composable]:
         q=quirk, first=first, ph=placeholder
     )
     maiden = sql.SQL("CASE WHEN {q} % 4 = 0 THEN {last} ELSE '' END").format(q=quirk, last=last)
-    birth = sql.SQL(
-        "CASE WHEN {q} % 33 = 0 THEN NULL ELSE date '1900-01-01' + pg_temp.r(g, {k}, 36500) END"
-    ).format(q=quirk, k=sql.Literal(s + 6))
+    birth = sql.SQL("CASE WHEN {q} % 33 = 0 THEN NULL ELSE date '1900-01-01' + pg_temp.r(g, {k}, 36500) END").format(
+        q=quirk, k=sql.Literal(s + 6)
+    )
     # Death after birth, except about 1% recorded before it (a bad date the migration must catch).
     death = sql.SQL(
         """CASE WHEN {q} % 29 = 0 THEN NULL
@@ -136,14 +194,16 @@ def _memorials_insert(rows: int, three_persons: bool) -> sql.Composable:
         **_person_expr("", 0),
         "home_address": sql.SQL("(100 + pg_temp.r(g, 40, 900)) || ' Main St, Petoskey, MI'"),
         "bayview_address": sql.SQL("CASE WHEN g % 3 = 0 THEN '' ELSE 'Cottage ' || (g % 450) END"),
-        "mother_name": sql.SQL("CASE WHEN g % 5 = 0 THEN '' ELSE pg_temp.pick({}, g, 41) || ' ' || pg_temp.pick({}, g, 42) END").format(
-            _array(FIRST_NAMES), _array(LAST_NAMES)
-        ),
-        "father_name": sql.SQL("CASE WHEN g % 6 = 0 THEN 'unknown' ELSE pg_temp.pick({}, g, 43) || ' ' || pg_temp.pick({}, g, 44) END").format(
-            _array(FIRST_NAMES), _array(LAST_NAMES)
-        ),
+        "mother_name": sql.SQL(
+            "CASE WHEN g % 5 = 0 THEN '' ELSE pg_temp.pick({}, g, 41) || ' ' || pg_temp.pick({}, g, 42) END"
+        ).format(_array(FIRST_NAMES), _array(LAST_NAMES)),
+        "father_name": sql.SQL(
+            "CASE WHEN g % 6 = 0 THEN 'unknown' ELSE pg_temp.pick({}, g, 43) || ' ' || pg_temp.pick({}, g, 44) END"
+        ).format(_array(FIRST_NAMES), _array(LAST_NAMES)),
         "message": sql.SQL("CASE WHEN g % 4 = 0 THEN '' ELSE 'Forever in our hearts. Row ' || g END"),
-        "bayview_history": sql.SQL("CASE WHEN g % 2 = 0 THEN '' ELSE 'Summered at Bay View since ' || (1920 + g % 100) END"),
+        "bayview_history": sql.SQL(
+            "CASE WHEN g % 2 = 0 THEN '' ELSE 'Summered at Bay View since ' || (1920 + g % 100) END"
+        ),
         "application_type": sql.SQL(
             """CASE WHEN pg_temp.r(g, 45, 100) < 45 THEN 'immediate'
                     WHEN pg_temp.r(g, 45, 100) < 85 THEN 'future'
@@ -164,15 +224,21 @@ def _memorials_insert(rows: int, three_persons: bool) -> sql.Composable:
             "CASE WHEN g % 9 = 0 THEN '' WHEN g % 13 = 0 THEN ' Contact' || g || '@Example.ORG ' "
             "ELSE 'contact' || g || '@example.org' END"
         ),
-        "contact_phone": sql.SQL("CASE WHEN g % 8 = 0 THEN '' ELSE '(231) 555-' || lpad((g % 10000)::text, 4, '0') END"),
+        "contact_phone": sql.SQL(
+            "CASE WHEN g % 8 = 0 THEN '' ELSE '(231) 555-' || lpad((g % 10000)::text, 4, '0') END"
+        ),
         "contact_address": sql.SQL("CASE WHEN g % 7 = 0 THEN '' ELSE g || ' Lake Ave, Petoskey, MI' END"),
         "service_date": sql.SQL("CASE WHEN g % 3 = 0 THEN NULL ELSE date '2010-01-01' + pg_temp.r(g, 54, 5000) END"),
         "celebrant_requested": sql.SQL("pg_temp.pick(ARRAY['','Rev. Smith','Pastor Jones','none'], g, 55)"),
-        "fee_amount": sql.SQL("CASE WHEN g % 10 = 0 THEN NULL ELSE (150 + pg_temp.r(g, 56, 4) * 50)::numeric(10,2) END"),
+        "fee_amount": sql.SQL(
+            "CASE WHEN g % 10 = 0 THEN NULL ELSE (150 + pg_temp.r(g, 56, 4) * 50)::numeric(10,2) END"
+        ),
         "payment_status": sql.SQL("pg_temp.pick(ARRAY['pending','paid','paid','','waived'], g, 57)"),
         "notion_id": sql.SQL("CASE WHEN g % 2 = 0 THEN '' ELSE md5(g::text) END"),
         "created_at": sql.SQL("timestamptz '2019-01-01 00:00+00' + g * interval '37 seconds'"),
-        "updated_at": sql.SQL("timestamptz '2019-01-01 00:00+00' + g * interval '37 seconds' + (g % 5) * interval '1 day'"),
+        "updated_at": sql.SQL(
+            "timestamptz '2019-01-01 00:00+00' + g * interval '37 seconds' + (g % 5) * interval '1 day'"
+        ),
     }
     if three_persons:
         other = _person_expr("other_", 3)
@@ -338,11 +404,14 @@ def load(
                 f"the database already has schema(s) {existing}; load the sample into a new, empty database"
             )
         roles = {
-            r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[app_role, runbook_role]])
+            r[0]
+            for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[app_role, runbook_role]])
         }
         dbname = conn.info.dbname
         if app_role in roles:
-            conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(app_role)))
+            conn.execute(
+                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(app_role))
+            )
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(app_role)))
         files = VARIANT_FILES[variant]
         for name in files:
@@ -401,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cluster = LocalCluster.at(Path(args.state))
     if not cluster.is_running():
-        print("bayview-legacy-sample: the local cluster is not running; start it with `make rehearsal-db`", file=sys.stderr)
+        print(
+            "bayview-legacy-sample: the local cluster is not running; start it with `make rehearsal-db`",
+            file=sys.stderr,
+        )
         return 1
     started = time.monotonic()
     try:

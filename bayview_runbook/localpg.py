@@ -65,7 +65,7 @@ class LocalCluster:
         if info.exists():
             data = json.loads(info.read_text())
             return cls(state_dir, int(data["port"]), Path(data["server_dir"]))
-        tag = hashlib.sha1(str(state_dir).encode()).hexdigest()[:10]
+        tag = hashlib.sha256(str(state_dir).encode()).hexdigest()[:10]
         server_dir = Path(tempfile.gettempdir()) / f"bayview-pg-{os.geteuid()}-{tag}"
         return cls(state_dir, port or free_port(), server_dir)
 
@@ -147,9 +147,7 @@ class LocalCluster:
 
     def _initdb(self, max_connections: int) -> None:
         if _port_in_use(self.port):
-            raise ClusterError(
-                f"port {self.port} on 127.0.0.1 is already in use; choose another with --port"
-            )
+            raise ClusterError(f"port {self.port} on 127.0.0.1 is already in use; choose another with --port")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.server_dir.exists():
             shutil.rmtree(self.server_dir)
@@ -251,9 +249,7 @@ class LocalCluster:
         was_running = self.is_running()
         if was_running:
             subprocess.run(
-                _as_server_user(
-                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
-                ),
+                _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]),
                 capture_output=True,
                 text=True,
                 check=True,

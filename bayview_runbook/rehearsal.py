@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Rehearsal passed in {time.monotonic() - started_all:.1f}s.")
     print(f"Run records: {records_dir} (newest: {records[-1].name if records else 'none'})")
     print(f"            and table migration.runbook_runs in {args.dbname}")
-    print(f"Inspect:    PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} -U bayview_runbook {args.dbname}")
+    print(
+        f"Inspect:    PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} "
+        f"-U bayview_runbook {args.dbname}"
+    )
     print("Stop:       make rehearsal-stop")
     return 0
 

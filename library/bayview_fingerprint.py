@@ -106,7 +106,10 @@ def main() -> None:
                         "pass the fingerprint_id registered by the 'take' task of this run."
                     )
             elif p["state"] == "compare" and not module.check_mode:
-                module.fail_json(msg="state=compare needs baseline_id. Next step: register the 'take' task and pass its fingerprint_id.")
+                module.fail_json(
+                    msg="state=compare needs baseline_id. Next step: register the 'take' task "
+                    "and pass its fingerprint_id."
+                )
             fp = fingerprint.take(conn, p["scope"] if baseline is None else baseline["scope"])
             fp_id = None if module.check_mode else fingerprint.store(conn, fp, p["label"], p["run_id"])
         finally:

@@ -99,9 +99,7 @@ def main() -> None:
         result = {"changed": False, "checks": preflight.as_dicts(checks), "failed_checks": [c.name for c in failed]}
         if failed:
             reasons = "\n".join(f"- {c.name}: {c.detail}" for c in failed)
-            module.fail_json(
-                msg=f"Preflight refused {db.describe(p)}; nothing was changed:\n{reasons}", **result
-            )
+            module.fail_json(msg=f"Preflight refused {db.describe(p)}; nothing was changed:\n{reasons}", **result)
         module.exit_json(**result)
 
     run_guarded(module, action, database=db.describe(p))

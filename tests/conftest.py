@@ -33,7 +33,7 @@ TEMPLATE_ROWS = 2000
 def cluster():
     # Under /tmp with a short path: the postgres user must reach the server files.
     state = Path(tempfile.mkdtemp(prefix="bayview-test-"))
-    os.chmod(state, 0o755)
+    os.chmod(state, 0o755)  # noqa: S103 - the postgres user must reach it; it holds no secret
     c = LocalCluster.at(state)
     c.start()
     yield c
@@ -111,7 +111,9 @@ def new_database(cluster: LocalCluster, template: str) -> TestDatabase:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
         # Database-level grants are not copied from a template.
         conn.execute(
-            sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(RUNBOOK_ROLE))
+            sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+                sql.Identifier(name), sql.Identifier(RUNBOOK_ROLE)
+            )
         )
     return TestDatabase(cluster, name)
 

@@ -12,18 +12,27 @@ from conftest import MIGRATIONS, add_migration, new_database
 
 def run_migrate(db, directory, user="bayview_runbook", **kwargs):
     return migrate.run(
-        db.params(user), directory, target_version=None, target_phase=kwargs.pop("phase", None),
-        by="test", run_id="test-run", check_mode=False, **kwargs,
+        db.params(user),
+        directory,
+        target_version=None,
+        target_phase=kwargs.pop("phase", None),
+        by="test",
+        run_id="test-run",
+        check_mode=False,
+        **kwargs,
     )
 
 
 def test_runtime_guard_rolls_back_a_dynamic_write_the_static_guard_cannot_see(legacy_db, migrations_copy):
     # Dynamic SQL, run as a superuser that *could* write: only the runtime guard stands in the way.
     add_migration(
-        migrations_copy, 5, "sneaky",
+        migrations_copy,
+        5,
+        "sneaky",
         "CREATE TABLE core.sneaky (id int);\n"
         "DO $$ BEGIN EXECUTE 'UPDATE ' || 'bay' || 'view.memorials SET message = message WHERE id = 1'; END $$;\n",
-        "DROP TABLE core.sneaky;\n", "SELECT id FROM core.sneaky WHERE false;\n",
+        "DROP TABLE core.sneaky;\n",
+        "SELECT id FROM core.sneaky WHERE false;\n",
     )
     before = legacy_db.scalar("SELECT updated_at FROM bayview.memorials WHERE id = 1")
     with pytest.raises(RunbookError, match=r"wrote to protected table\(s\) bayview.memorials"):
@@ -35,35 +44,63 @@ def test_runtime_guard_rolls_back_a_dynamic_write_the_static_guard_cannot_see(le
 
 def test_runtime_guard_rolls_back_dynamic_ddl_on_legacy(legacy_db, migrations_copy):
     add_migration(
-        migrations_copy, 5, "sneaky_ddl",
+        migrations_copy,
+        5,
+        "sneaky_ddl",
         "CREATE TABLE core.sneaky (id int);\n"
         "DO $$ BEGIN EXECUTE format('CREATE INDEX ON %I.memorials (notion_id)', 'bayview'); END $$;\n",
-        "DROP TABLE core.sneaky;\n", "SELECT id FROM core.sneaky WHERE false;\n",
+        "DROP TABLE core.sneaky;\n",
+        "SELECT id FROM core.sneaky WHERE false;\n",
     )
     with pytest.raises(RunbookError, match="changed the protected catalog"):
         run_migrate(legacy_db, migrations_copy, user="postgres")
-    assert legacy_db.scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = 'bayview' AND indexdef LIKE '%notion_id%'") == 0
+    assert (
+        legacy_db.scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = 'bayview' AND indexdef LIKE '%notion_id%'")
+        == 0
+    )
 
 
 def test_a_down_that_leaves_objects_behind_is_undone(legacy_db, migrations_copy):
     add_migration(
-        migrations_copy, 5, "leaky_down", "CREATE TABLE core.leaky (id int);\n",
-        "SELECT 1;\n", "SELECT id FROM core.leaky WHERE false;\n",
+        migrations_copy,
+        5,
+        "leaky_down",
+        "CREATE TABLE core.leaky (id int);\n",
+        "SELECT 1;\n",
+        "SELECT id FROM core.leaky WHERE false;\n",
     )
     run_migrate(legacy_db, migrations_copy)
     with pytest.raises(RunbookError, match="still passes, so its objects are not gone"):
-        migrate.run(legacy_db.params(), migrations_copy, target_version=4, target_phase=None,
-                    by="test", run_id="r", check_mode=False)
+        migrate.run(
+            legacy_db.params(),
+            migrations_copy,
+            target_version=4,
+            target_phase=None,
+            by="test",
+            run_id="r",
+            check_mode=False,
+        )
     assert legacy_db.scalar("SELECT status FROM migration.runbook_ledger WHERE version = 5") == "applied"
 
 
 def test_lock_timeout_is_retried_then_reported(legacy_db, migrations_copy):
     add_migration(
-        migrations_copy, 5, "needs_lock", "ALTER TABLE core.persons ADD COLUMN nickname text;\n",
-        "ALTER TABLE core.persons DROP COLUMN nickname;\n", "SELECT nickname FROM core.persons WHERE false;\n",
+        migrations_copy,
+        5,
+        "needs_lock",
+        "ALTER TABLE core.persons ADD COLUMN nickname text;\n",
+        "ALTER TABLE core.persons DROP COLUMN nickname;\n",
+        "SELECT nickname FROM core.persons WHERE false;\n",
     )
-    migrate.run(legacy_db.params(), migrations_copy, target_version=4, target_phase=None,
-                by="test", run_id="r", check_mode=False)
+    migrate.run(
+        legacy_db.params(),
+        migrations_copy,
+        target_version=4,
+        target_phase=None,
+        by="test",
+        run_id="r",
+        check_mode=False,
+    )
     with legacy_db.connect() as blocker:
         blocker.autocommit = False
         blocker.execute("SELECT count(*) FROM core.persons")  # holds ACCESS SHARE until rollback
@@ -79,10 +116,13 @@ def test_preflight_reports_legacy_column_drift(cluster, migrations_copy):
 
     db = new_database(cluster, _template(cluster, "minimal"))
     add_migration(
-        migrations_copy, 5, "needs_other_person",
+        migrations_copy,
+        5,
+        "needs_other_person",
         "-- phase: 1\n-- requires: bayview.memorials(id, other_first_name, other_last_name)\n"
         "-- requires: bayview.prepayments(id)\nCREATE TABLE core.x (id int);\n",
-        "DROP TABLE core.x;\n", "SELECT id FROM core.x WHERE false;\n",
+        "DROP TABLE core.x;\n",
+        "SELECT id FROM core.x WHERE false;\n",
     )
     checks = {c.name: c for c in preflight.run(db.params(), migrations_copy, 1, 2, ["pg_dump"], 60, 300)}
     assert not checks["legacy_columns"].ok

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from bayview_runbook import legacy_sample
 from conftest import TEMPLATE_ROWS, _template, new_database
+
+from bayview_runbook import legacy_sample
 
 
 def test_full_variant_has_the_quirks(legacy_db):
@@ -33,8 +34,18 @@ def test_updated_at_trigger_fires(legacy_db):
 
 def test_minimal_variant_differs_like_other_environments(cluster):
     db = new_database(cluster, _template(cluster, "minimal"))
-    assert db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'memorials' AND column_name = 'other_first_name'") == 0
-    assert db.scalar("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'memorials' AND column_name = 'first_name'") == "NO"
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'memorials' AND column_name = 'other_first_name'"
+        )
+        == 0
+    )
+    assert (
+        db.scalar(
+            "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'memorials' AND column_name = 'first_name'"
+        )
+        == "NO"
+    )
     assert db.scalar("SELECT to_regclass('bayview.prepayments')") is None
     assert db.scalar("SELECT count(*) FROM pg_proc WHERE proname = 'is_chapel_available'") == 1
 

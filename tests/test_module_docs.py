@@ -48,7 +48,9 @@ def _compare(spec: dict, options: dict, where: str) -> None:
     for name, arg in spec.items():
         doc = options[name]
         text = doc.get("description")
-        assert all(isinstance(t, str) for t in (text if isinstance(text, list) else [text])), f"{where}.{name}: description"
+        assert all(isinstance(t, str) for t in (text if isinstance(text, list) else [text])), (
+            f"{where}.{name}: description"
+        )
         assert doc.get("type", "str") == arg.get("type", "str"), f"{where}.{name}: type"
         assert bool(doc.get("required", False)) == bool(arg.get("required", False)), f"{where}.{name}: required"
         if "default" in arg:
@@ -71,7 +73,10 @@ def test_documentation_matches_argument_spec(module):
 def test_ansible_doc_renders_from_the_repo_root(module):
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-doc"), "-t", "module", module],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "connection" in result.stdout and "EXAMPLES" in result.stdout

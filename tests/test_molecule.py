@@ -16,8 +16,13 @@ def test_molecule_rehearses_phase1_and_the_rollback():
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1"}
     result = subprocess.run(
-        [f"{bin_dir}/molecule", "test", "-s", "default"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=900, check=False,
+        [f"{bin_dir}/molecule", "test", "-s", "default"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]

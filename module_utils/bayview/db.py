@@ -119,19 +119,14 @@ def lock_holder(conn: psycopg.Connection) -> str:
     if row is None:
         return "an unknown session (it may have just finished)"
     pid, user, app, addr, started, state = row
-    return (
-        f"pid {pid} (user {user}, application '{app}', from {addr or 'local socket'}, "
-        f"connected {started}, {state})"
-    )
+    return f"pid {pid} (user {user}, application '{app}', from {addr or 'local socket'}, connected {started}, {state})"
 
 
 def acquire_run_lock(conn: psycopg.Connection, target: str, wait_seconds: float = 10.0) -> None:
     """Take the runbook's session advisory lock, waiting briefly for another run to finish."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        got = conn.execute(
-            "SELECT pg_catalog.pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, RUN_LOCK]
-        ).fetchone()[0]
+        got = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, RUN_LOCK]).fetchone()[0]
         if got:
             return
         if time.monotonic() >= deadline:

@@ -17,9 +17,8 @@ import hashlib
 import json
 
 import psycopg
-from psycopg import sql
-
 from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS, PROTECTED_TABLES
+from psycopg import sql
 
 # Definitions of every catalog object in the protected schemas (plus the protected tables
 # elsewhere), one row each: (kind, name, definition). Statistics and row-level data are
@@ -95,8 +94,7 @@ SELECT n.nspname, c.relname
 
 # One pass, no sort: the sum of a 64-bit slice of each row's md5 does not depend on row order.
 CONTENT_SQL = (
-    "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text "
-    "FROM {} AS t"
+    "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text FROM {} AS t"
 )
 
 PARAMS = {"schemas": list(PROTECTED_SCHEMAS), "tables": list(PROTECTED_TABLES)}
@@ -105,7 +103,10 @@ PARAMS = {"schemas": list(PROTECTED_SCHEMAS), "tables": list(PROTECTED_TABLES)}
 def catalog(conn: psycopg.Connection) -> dict[str, str]:
     """{'kind name': sha256 of its definition} for the protected catalog."""
     rows = conn.execute(CATALOG_SQL, PARAMS).fetchall()
-    return {f"{kind} {name}": hashlib.sha256((definition or "").encode()).hexdigest()[:16] for kind, name, definition in rows}
+    return {
+        f"{kind} {name}": hashlib.sha256((definition or "").encode()).hexdigest()[:16]
+        for kind, name, definition in rows
+    }
 
 
 def catalog_sha256(items: dict[str, str]) -> str:

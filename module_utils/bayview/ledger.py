@@ -14,6 +14,7 @@ Tables:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -222,10 +223,9 @@ def mark_failed(conn, migration, by: str, run_id: str, error: str) -> None:
     A version that was never applied gets status 'failed'; an applied version whose
     rollback failed stays 'applied' (that is the truth) and only the event says it failed.
     """
-    try:
+    # Best effort: the connection may be gone; the original error is what the operator needs.
+    with contextlib.suppress(psycopg.Error):
         _record_failure(conn, migration, by, run_id, error)
-    except psycopg.Error:
-        pass  # best effort: the connection may be gone; the original error is what matters
 
 
 def _record_failure(conn, migration, by: str, run_id: str, error: str) -> None:

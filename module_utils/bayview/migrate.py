@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-
 from ansible.module_utils.bayview import db, fingerprint, ledger
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.migration_files import Migration, load_migrations
@@ -123,7 +122,7 @@ def make_plan(
             + "\nThe database was built from the old files; nothing was changed.",
             "restore the files from version control. If the change is deliberate and harmless "
             "(a comment, a safer down.sql), accept it explicitly with "
-            "-e '{\"accept_checksum_versions\": [N], \"accept_checksum_reason\": \"why\"}'; "
+            '-e \'{"accept_checksum_versions": [N], "accept_checksum_reason": "why"}\'; '
             "it is recorded.",
         )
     if target_version > current:
@@ -289,7 +288,8 @@ def run(
     if accept_changed and not accept_reason.strip():
         raise RunbookError(
             "Accepting changed migration files needs a reason; nothing was changed.",
-            """add the reason: -e '{"accept_checksum_versions": [N], "accept_checksum_reason": "what changed and why it is safe"}'.""",
+            'add the reason: -e \'{"accept_checksum_versions": [N], '
+            '"accept_checksum_reason": "what changed and why it is safe"}\'.',
         )
     target = db.describe(params)
     conn = db.connect(params)
@@ -324,8 +324,13 @@ def run(
 def _planned_ledger(rows: dict[int, ledger.LedgerRow], plan: Plan) -> dict:
     after = {v: r.as_dict() for v, r in rows.items()}
     for m in plan.to_apply:
-        after[m.version] = {"version": m.version, "name": m.name, "phase": m.phase, "status": "applied",
-                            "up_sha256": m.checksums["up"]}
+        after[m.version] = {
+            "version": m.version,
+            "name": m.name,
+            "phase": m.phase,
+            "status": "applied",
+            "up_sha256": m.checksums["up"],
+        }
     for m in plan.to_rollback:
         after[m.version] = {**after[m.version], "status": "rolled_back"}
     return after

@@ -124,7 +124,7 @@ def load_migrations(directory: Path) -> list[Migration]:
         gaps = sorted(set(range(1, max(versions, default=0) + 1)) - set(versions))
         raise _refuse(f"version(s) {', '.join(map(str, gaps))} are missing (gap)", directory)
     migrations = [by_version[v] for v in versions]
-    for earlier, later in zip(migrations, migrations[1:]):
+    for earlier, later in zip(migrations, migrations[1:], strict=False):
         if later.phase < earlier.phase:
             raise _refuse(
                 f"{later.label} belongs to phase {later.phase} but comes after {earlier.label} "

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psycopg
-
 from ansible.module_utils.bayview import db, ledger
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.migrate import check_files
@@ -60,7 +59,9 @@ def check_client_tools(conn: psycopg.Connection, tools: list[str]) -> list[Check
     for tool in tools:
         major, line = client_major(tool)
         if major is None:
-            checks.append(Check(f"{Path(tool).name}_version", False, f"{line}; install the PostgreSQL {server} client tools"))
+            checks.append(
+                Check(f"{Path(tool).name}_version", False, f"{line}; install the PostgreSQL {server} client tools")
+            )
         elif major < server:
             checks.append(
                 Check(
@@ -140,7 +141,11 @@ def check_blocking_sessions(conn: psycopg.Connection, idle_seconds: int, active_
         [list(PROTECTED_SCHEMAS + TARGET_SCHEMAS), idle_seconds, active_seconds],
     ).fetchall()
     if not rows:
-        return Check("blocking_sessions", True, "no long-running or idle-in-transaction session holds locks on the tables involved")
+        return Check(
+            "blocking_sessions",
+            True,
+            "no long-running or idle-in-transaction session holds locks on the tables involved",
+        )
     listed = "; ".join(
         f"pid {pid} ({user}, '{app}', {state} for {idle}s, transaction open {xact}s) locks {rels}"
         for pid, user, app, state, idle, xact, rels in rows
@@ -209,7 +214,9 @@ def run(
         try:
             migrations = load_migrations(migrations_dir)
             check_files(migrations)
-            checks.append(Check("migration_files", True, f"{len(migrations)} migration(s) in {migrations_dir}, guard passed"))
+            checks.append(
+                Check("migration_files", True, f"{len(migrations)} migration(s) in {migrations_dir}, guard passed")
+            )
             pending = [m for m in migrations if target_phase is None or m.phase <= target_phase]
         except RunbookError as err:
             checks.append(Check("migration_files", False, str(err)))

@@ -31,10 +31,15 @@ _DML = [
     (rf"\bMERGE\s+INTO\s+(?:ONLY\s+)?{_OBJ}", "MERGE into a protected table"),
     (rf"\bTRUNCATE\b[^;]*?{_OBJ}", "TRUNCATE of a protected table"),
     (rf"\bCOPY\s+{_OBJ}", "COPY into a protected table"),
-    (rf"\bREFERENCES\s+{_OBJ}", "a foreign key to a protected table (it adds triggers to the "
-     "legacy table and blocks its deletes; keep legacy links as plain columns)"),
-    (rf"\bSET\s+(?:LOCAL\s+|SESSION\s+)?search_path\b[^;]*?\b{_SCHEMA}", "a search_path that "
-     "reaches a protected schema (unqualified names could then write to it)"),
+    (
+        rf"\bREFERENCES\s+{_OBJ}",
+        "a foreign key to a protected table (it adds triggers to the "
+        "legacy table and blocks its deletes; keep legacy links as plain columns)",
+    ),
+    (
+        rf"\bSET\s+(?:LOCAL\s+|SESSION\s+)?search_path\b[^;]*?\b{_SCHEMA}",
+        "a search_path that reaches a protected schema (unqualified names could then write to it)",
+    ),
 ]
 # Statements that change what they name: any mention of a protected object refuses them.
 _CHANGING_VERBS = re.compile(
@@ -185,6 +190,10 @@ def check_sql(text: str, filename: str) -> list[Violation]:
         add(match.start(), 60, "a write to a protected sequence")
     for offset, frag in _fragments(outer):
         if _TRANSACTION_CONTROL.search(frag):
-            add(offset, len(frag), "transaction control or a statement that cannot run in a "
-                "transaction (the engine runs each migration in one transaction of its own)")
+            add(
+                offset,
+                len(frag),
+                "transaction control or a statement that cannot run in a "
+                "transaction (the engine runs each migration in one transaction of its own)",
+            )
     return sorted(set(found), key=lambda v: (v.file, v.line))

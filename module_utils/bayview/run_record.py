@@ -12,14 +12,14 @@ import os
 import socket
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ansible.module_utils.bayview import db, ledger
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def start(params: dict, playbook: str, phase: str | None, operator: str, check_mode: bool) -> dict:
@@ -32,7 +32,7 @@ def start(params: dict, playbook: str, phase: str | None, operator: str, check_m
         "control_host": socket.gethostname(),
         "check_mode": check_mode,
         "database": db.describe(params),
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "running",
     }
     if check_mode:
@@ -57,7 +57,7 @@ def start(params: dict, playbook: str, phase: str | None, operator: str, check_m
 
 def finish(params: dict, record: dict, status: str, details: dict, records_dir: Path | None) -> dict:
     record = {**record, "status": status, "details": details}
-    record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     if record.get("db_recorded"):
         conn = db.connect(params)
         try:
