@@ -221,3 +221,36 @@ def test_connection_error_is_clear_and_exit_status_non_zero(legacy_db):
     result = run_playbook(legacy_db, "phase1.yml", "-e", "bayview_db_port=1")
     assert result.returncode != 0
     assert "Could not connect to 127.0.0.1:1/" in result.stdout and "Next step" in result.stdout
+
+
+def test_a_failed_preflight_changes_nothing_but_is_recorded(legacy_db, tmp_path):
+    with legacy_db.connect("bayview_app") as app:
+        app.autocommit = False
+        app.execute("SELECT 1 FROM bayview.memorials LIMIT 1")  # idle in transaction, holding a lock
+        time.sleep(1.1)
+        result = run_playbook(legacy_db, "phase1.yml", "-e", "bayview_idle_in_transaction_seconds=1", records_dir=tmp_path)
+        app.rollback()
+    assert result.returncode != 0
+    assert "Preflight refused" in result.stdout and "blocking_sessions" in result.stdout
+    assert legacy_db.scalar("SELECT to_regclass('migration.runbook_ledger')") is None  # nothing created
+    assert legacy_db.scalar("SELECT to_regnamespace('core')") is None
+    [record] = tmp_path.glob("*.json")
+    assert json.loads(record.read_text())["status"] == "failed"
+
+
+def test_the_password_never_appears_in_output_or_records(legacy_db, tmp_path):
+    password = next(
+        line.rsplit(":", 1)[1].strip()
+        for line in legacy_db.cluster.passfile.read_text().splitlines()
+        if ":bayview_runbook:" in line
+    )
+    result = run_playbook(
+        legacy_db, "phase1.yml", "-vvv", "-e", f"bayview_db_password={password}", "-e", "bayview_db_passfile=",
+        records_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in result.stdout  # it was used, and masked
+    assert password not in result.output
+    for record in tmp_path.glob("*.json"):
+        assert password not in record.read_text()
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs WHERE details::text LIKE %s", [f"%{password}%"]) == 0
