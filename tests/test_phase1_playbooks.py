@@ -228,7 +228,9 @@ def test_a_failed_preflight_changes_nothing_but_is_recorded(legacy_db, tmp_path)
         app.autocommit = False
         app.execute("SELECT 1 FROM bayview.memorials LIMIT 1")  # idle in transaction, holding a lock
         time.sleep(1.1)
-        result = run_playbook(legacy_db, "phase1.yml", "-e", "bayview_idle_in_transaction_seconds=1", records_dir=tmp_path)
+        result = run_playbook(
+            legacy_db, "phase1.yml", "-e", "bayview_idle_in_transaction_seconds=1", records_dir=tmp_path
+        )
         app.rollback()
     assert result.returncode != 0
     assert "Preflight refused" in result.stdout and "blocking_sessions" in result.stdout
@@ -245,7 +247,13 @@ def test_the_password_never_appears_in_output_or_records(legacy_db, tmp_path):
         if ":bayview_runbook:" in line
     )
     result = run_playbook(
-        legacy_db, "phase1.yml", "-vvv", "-e", f"bayview_db_password={password}", "-e", "bayview_db_passfile=",
+        legacy_db,
+        "phase1.yml",
+        "-vvv",
+        "-e",
+        f"bayview_db_password={password}",
+        "-e",
+        "bayview_db_passfile=",
         records_dir=tmp_path,
     )
     assert result.returncode == 0, result.output[-3000:]
@@ -253,4 +261,7 @@ def test_the_password_never_appears_in_output_or_records(legacy_db, tmp_path):
     assert password not in result.output
     for record in tmp_path.glob("*.json"):
         assert password not in record.read_text()
-    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs WHERE details::text LIKE %s", [f"%{password}%"]) == 0
+    assert (
+        legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs WHERE details::text LIKE %s", [f"%{password}%"])
+        == 0
+    )

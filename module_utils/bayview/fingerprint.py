@@ -1,7 +1,7 @@
 """The legacy fingerprint: proof that the protected data and its definitions did not change.
 
 Per protected table: the row count and an order-independent content hash (the sum of a
-64-bit slice of md5 over each row's text), computed set-based in one pass with no sort,
+64-bit hash of each row's text), computed set-based in one pass with no sort,
 so it stays fast at a million rows. Plus a hash of the protected catalog: columns,
 constraints, indexes, triggers (internal ones too: a foreign key pointing at a legacy
 table adds some), functions, views, sequences' definitions, rules, policies, owners, ACLs.
@@ -92,10 +92,10 @@ SELECT n.nspname, c.relname
  ORDER BY 1, 2
 """
 
-# One pass, no sort: the sum of a 64-bit slice of each row's md5 does not depend on row order.
-CONTENT_SQL = (
-    "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text FROM {} AS t"
-)
+# One pass, no sort: the sum of each row's 64-bit hash does not depend on row order.
+# hashtextextended is PostgreSQL's own 64-bit text hash (hash partitioning relies on it
+# staying stable across versions), several times cheaper per row than md5.
+CONTENT_SQL = "SELECT count(*), coalesce(sum(hashtextextended(t::text, 20240813)::numeric), 0)::text FROM {} AS t"
 
 PARAMS = {"schemas": list(PROTECTED_SCHEMAS), "tables": list(PROTECTED_TABLES)}
 
