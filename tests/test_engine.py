@@ -10,6 +10,12 @@ from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, add_migration, new_database
 
 
+def migrate_to(db, directory, version):
+    return migrate.run(
+        db.params(), directory, target_version=version, target_phase=None, by="test", run_id="r", check_mode=False
+    )
+
+
 def run_migrate(db, directory, user="bayview_runbook", **kwargs):
     return migrate.run(
         db.params(user),
@@ -71,15 +77,7 @@ def test_a_down_that_leaves_objects_behind_is_undone(legacy_db, migrations_copy)
     )
     run_migrate(legacy_db, migrations_copy)
     with pytest.raises(RunbookError, match="still passes, so its objects are not gone"):
-        migrate.run(
-            legacy_db.params(),
-            migrations_copy,
-            target_version=4,
-            target_phase=None,
-            by="test",
-            run_id="r",
-            check_mode=False,
-        )
+        migrate_to(legacy_db, migrations_copy, 4)
     assert legacy_db.scalar("SELECT status FROM migration.runbook_ledger WHERE version = 5") == "applied"
 
 
@@ -92,15 +90,7 @@ def test_lock_timeout_is_retried_then_reported(legacy_db, migrations_copy):
         "ALTER TABLE core.persons DROP COLUMN nickname;\n",
         "SELECT nickname FROM core.persons WHERE false;\n",
     )
-    migrate.run(
-        legacy_db.params(),
-        migrations_copy,
-        target_version=4,
-        target_phase=None,
-        by="test",
-        run_id="r",
-        check_mode=False,
-    )
+    migrate_to(legacy_db, migrations_copy, 4)
     with legacy_db.connect() as blocker:
         blocker.autocommit = False
         blocker.execute("SELECT count(*) FROM core.persons")  # holds ACCESS SHARE until rollback

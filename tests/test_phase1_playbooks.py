@@ -12,6 +12,12 @@ from conftest import add_migration, playbook_command, run_playbook
 
 NEW_SCHEMAS = {"core", "property", "education", "events", "recreation", "finance"}
 LEGACY = ("bayview", "crouse_chapel")
+# up, down, verify of a migration that stays in flight long enough to be raced or killed.
+SLOW_MIGRATION = (
+    "CREATE TABLE core.slow (id int);\nSELECT pg_sleep(6);\n",
+    "DROP TABLE core.slow;\n",
+    "SELECT id FROM core.slow WHERE false;\n",
+)
 
 
 def ledger(db):
@@ -83,14 +89,7 @@ def test_check_mode_plans_and_changes_nothing(legacy_db):
 
 
 def test_concurrent_run_waits_then_fails_naming_the_holder(legacy_db, migrations_copy):
-    add_migration(
-        migrations_copy,
-        5,
-        "slow",
-        "CREATE TABLE core.slow (id int);\nSELECT pg_sleep(6);\n",
-        "DROP TABLE core.slow;\n",
-        "SELECT id FROM core.slow WHERE false;\n",
-    )
+    add_migration(migrations_copy, 5, "slow", *SLOW_MIGRATION)
     cmd, env = playbook_command(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -127,14 +126,7 @@ def _wait_for_sleeping_migration(db, timeout: float = 60) -> int:
 
 
 def test_sigkill_in_the_middle_of_a_migration_is_completed_by_the_next_run(legacy_db, migrations_copy):
-    add_migration(
-        migrations_copy,
-        5,
-        "slow",
-        "CREATE TABLE core.slow (id int);\nSELECT pg_sleep(6);\n",
-        "DROP TABLE core.slow;\n",
-        "SELECT id FROM core.slow WHERE false;\n",
-    )
+    add_migration(migrations_copy, 5, "slow", *SLOW_MIGRATION)
     cmd, env = playbook_command(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _wait_for_sleeping_migration(legacy_db)

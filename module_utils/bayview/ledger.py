@@ -179,6 +179,12 @@ def record_event(
     )
 
 
+def _identity(migration) -> list:
+    """version, name, phase and the three checksums, in the ledger's column order."""
+    c = migration.checksums
+    return [migration.version, migration.name, migration.phase, c["up"], c["down"], c["verify"]]
+
+
 def mark_applied(conn, migration, by: str, run_id: str, execution_ms: int) -> None:
     conn.execute(
         """INSERT INTO migration.runbook_ledger
@@ -192,16 +198,7 @@ def mark_applied(conn, migration, by: str, run_id: str, execution_ms: int) -> No
                status = 'applied', applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,
                execution_ms = EXCLUDED.execution_ms, rolled_back_at = NULL, rolled_back_by = NULL,
                updated_at = EXCLUDED.updated_at""",
-        [
-            migration.version,
-            migration.name,
-            migration.phase,
-            migration.checksums["up"],
-            migration.checksums["down"],
-            migration.checksums["verify"],
-            by,
-            execution_ms,
-        ],
+        [*_identity(migration), by, execution_ms],
     )
     record_event(conn, migration.version, "applied", by, run_id, execution_ms, migration.checksums)
 
@@ -236,14 +233,7 @@ def _record_failure(conn, migration, by: str, run_id: str, error: str) -> None:
                VALUES (%s, %s, %s, %s, %s, %s, 'failed')
                ON CONFLICT (version) DO UPDATE SET status = 'failed', updated_at = pg_catalog.clock_timestamp()
                WHERE migration.runbook_ledger.status <> 'applied'""",
-            [
-                migration.version,
-                migration.name,
-                migration.phase,
-                migration.checksums["up"],
-                migration.checksums["down"],
-                migration.checksums["verify"],
-            ],
+            _identity(migration),
         )
         record_event(conn, migration.version, "failed", by, run_id, details={"error": error[:2000]})
 
