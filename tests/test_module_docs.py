@@ -18,10 +18,12 @@ FRAGMENT = ROOT / "plugins" / "doc_fragments" / "bayview_connection.py"
 
 def _module_spec(path: Path) -> dict:
     """The argument_spec literal passed to new_module(), plus the shared connection spec."""
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
+    source = path.read_text()
+    namespace: dict = {"__name__": "doc_test"}
+    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - our own file
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "new_module":
-            return {**connection_argument_spec(), **ast.literal_eval(node.args[1])}
+            return {**connection_argument_spec(), **eval(ast.unparse(node.args[1]), namespace)}  # noqa: S307
     raise AssertionError(f"{path} does not call new_module")
 
 
@@ -60,7 +62,11 @@ def _compare(spec: dict, options: dict, where: str) -> None:
         if "elements" in arg:
             assert doc.get("elements") == arg["elements"], f"{where}.{name}: elements"
         if "options" in arg:
-            _compare(arg["options"], doc.get("suboptions", {}), f"{where}.{name}")
+            # An option may reuse the connection's suboptions by saying so.
+            if "suboptions" not in doc and "same suboptions as O(connection)" in " ".join(text):
+                _compare(arg["options"], options["connection"]["suboptions"], f"{where}.{name}")
+            else:
+                _compare(arg["options"], doc.get("suboptions", {}), f"{where}.{name}")
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -161,3 +161,32 @@ def retry_on_lock_timeout(
                 ) from None
             time.sleep(base_delay * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
     raise AssertionError("unreachable")
+
+
+def libpq_env(params: dict, dbname: str | None = None) -> dict[str, str]:
+    """Environment for pg_dump/pg_restore: credentials travel here, never on the command line."""
+    import os
+
+    c = params["connection"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(
+        {
+            "PGHOST": str(c["host"]),
+            "PGPORT": str(c["port"]),
+            "PGDATABASE": dbname or c["dbname"],
+            "PGUSER": c["user"],
+            "PGSSLMODE": c.get("sslmode") or "prefer",
+            "PGAPPNAME": params.get("application_name") or "bayview-runbook",
+            "PGCONNECT_TIMEOUT": "10",
+        }
+    )
+    if c.get("password"):
+        env["PGPASSWORD"] = c["password"]
+    if c.get("passfile"):
+        env["PGPASSFILE"] = c["passfile"]
+    return env
+
+
+def with_database(params: dict, dbname: str) -> dict:
+    """The same connection parameters, pointed at another database of the same server."""
+    return {**params, "connection": {**params["connection"], "dbname": dbname}}

@@ -1,0 +1,379 @@
+"""Restore points: full `pg_dump -Fc` backups in a store, checksummed, verified, restorable.
+
+Layout in the store: <database>/<id>/dump.pgcustom and <database>/<id>/manifest.json.
+The manifest is written last: an upload without a manifest is not a restore point (list
+ignores it, prune removes it once it is older than the grace period).
+
+Create runs pg_dump on a snapshot exported by our own REPEATABLE READ transaction, in which
+we also take the legacy fingerprint: the manifest's fingerprint describes exactly the rows
+in the dump, even while the web application writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from ansible.module_utils.bayview import db, fingerprint, ledger
+from ansible.module_utils.bayview.errors import RunbookError
+from ansible.module_utils.bayview.preflight import client_major
+from ansible.module_utils.bayview.stores import CHUNK_SIZE, PARTIAL_SUFFIX
+from psycopg import sql
+
+DUMP = "dump.pgcustom"
+MANIFEST = "manifest.json"
+
+
+def new_id(label: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in label)[:40] or "manual"
+    return f"{stamp}-{safe}-{secrets.token_hex(4)}"
+
+
+def _created(rp_id: str) -> datetime | None:
+    try:
+        return datetime.strptime(rp_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _stderr_tail(handle) -> str:
+    handle.seek(0)
+    return handle.read().decode(errors="replace").strip()[-1500:]
+
+
+def create(params: dict, store, label: str, pg_dump: str = "pg_dump", run_id: str = "") -> dict:
+    """Stream a pg_dump into the store and write its manifest. Returns the manifest."""
+    store.check()
+    database = params["connection"]["dbname"]
+    rp_id = new_id(label)
+    dump_key = f"{database}/{rp_id}/{DUMP}"
+    conn = db.connect(params)
+    server_version = conn.info.server_version
+    sha = hashlib.sha256()
+    started = time.monotonic()
+    try:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            snapshot = conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()[0]
+            fp = fingerprint.take_in_snapshot(conn)
+            version = ledger.current_version(ledger.read(conn))
+            with tempfile.TemporaryFile() as err:
+                proc = subprocess.Popen(
+                    [pg_dump, "--format=custom", f"--snapshot={snapshot}", "--no-password"],
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    env=db.libpq_env(params),
+                )
+
+                def chunks():
+                    while data := proc.stdout.read(CHUNK_SIZE):
+                        sha.update(data)
+                        yield data
+                    if proc.wait() != 0:
+                        raise RunbookError(
+                            f"pg_dump of {db.describe(params)} failed: {_stderr_tail(err)}. No restore point was made.",
+                            "fix what pg_dump reports (privileges, version), then run again.",
+                        )
+
+                try:
+                    size = store.upload_stream(dump_key, chunks())
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                    proc.wait()
+    finally:
+        conn.close()
+    manifest = {
+        "id": rp_id,
+        "label": label,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": database,
+        "host": params["connection"]["host"],
+        "server_version": server_version,
+        "pg_dump_version": client_major(pg_dump)[1],
+        "ledger_version": version,
+        "legacy_fingerprint": {
+            k: fp[k] for k in ("scope", "fingerprint_sha256", "catalog_sha256", "tables", "catalog")
+        },
+        "size": size,
+        "sha256": sha.hexdigest(),
+        "object_key": dump_key,
+        "store": store.url,
+        "encryption": store.encryption,
+        "format": "pg_dump custom",
+        "seconds_to_create": round(time.monotonic() - started, 2),
+        "run_id": run_id,
+    }
+    store.put_small(f"{database}/{rp_id}/{MANIFEST}", json.dumps(manifest, indent=2, sort_keys=True).encode())
+    return manifest
+
+
+def list_points(store, database: str) -> list[dict]:
+    """Restore points of a database, newest first (only those with a manifest)."""
+    manifests = []
+    for key in store.list_keys(f"{database}/"):
+        if key.endswith(f"/{MANIFEST}"):
+            manifests.append(json.loads(store.get_small(key)))
+    return sorted(manifests, key=lambda m: m["created_at"] + m["id"], reverse=True)
+
+
+def find(store, database: str, rp_id: str) -> dict:
+    points = list_points(store, database)
+    if not points:
+        raise RunbookError(
+            f"There is no restore point of {database} in {store.url}.",
+            "create one with playbooks/restore_point.yml (-e action=create) or check restore_point_store.",
+        )
+    if rp_id == "latest":
+        return points[0]
+    for point in points:
+        if point["id"] == rp_id:
+            return point
+    newest = ", ".join(p["id"] for p in points[:5])
+    raise RunbookError(
+        f"No restore point {rp_id!r} of {database} in {store.url}.",
+        f"use one of the newest: {newest} (or 'latest').",
+    )
+
+
+def verify(store, manifest: dict, pg_restore: str = "pg_restore") -> dict:
+    """Re-read the object: size, sha256, and pg_restore --list must read it. Raises if not."""
+    sha, size = hashlib.sha256(), 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([pg_restore, "--list"], stdin=subprocess.PIPE, stdout=out, stderr=err)
+        feeding = True
+        try:
+            for chunk in store.download_stream(manifest["object_key"]):
+                sha.update(chunk)
+                size += len(chunk)
+                if feeding:
+                    try:
+                        proc.stdin.write(chunk)
+                    except BrokenPipeError:
+                        feeding = False  # pg_restore has read the table of contents it needs
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        finally:
+            # pg_restore may stop reading before it prints the listing: let it finish.
+            code = proc.wait(timeout=600)
+        out.seek(0)
+        toc = out.read().decode(errors="replace")
+        problems = []
+        if size != manifest["size"]:
+            problems.append(f"size {size} bytes, manifest says {manifest['size']}")
+        if sha.hexdigest() != manifest["sha256"]:
+            problems.append("sha256 differs from the manifest (the object was changed or is corrupt)")
+        entries = sum(1 for line in toc.splitlines() if " TABLE DATA " in line)
+        if code != 0 or entries == 0:
+            problems.append(f"pg_restore --list cannot read it ({_stderr_tail(err) or 'no table data listed'})")
+    if problems:
+        raise RunbookError(
+            f"Restore point {manifest['id']} failed verification: " + "; ".join(problems) + ". Do not rely on it.",
+            "use another restore point (list them with playbooks/restore_point.yml -e action=list), "
+            "and create a fresh one.",
+        )
+    return {"id": manifest["id"], "size": size, "sha256": manifest["sha256"], "table_data_entries": entries}
+
+
+def _restore_into(admin: dict, store, manifest: dict, target: str, owner: str, pg_restore: str) -> None:
+    with db.connect(admin) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                sql.Identifier(target), sql.Identifier(owner)
+            )
+        )
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [pg_restore, "--exit-on-error", "--single-transaction", "--no-password", f"--dbname={target}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=db.libpq_env(admin, dbname=target),
+        )
+        try:
+            for chunk in store.download_stream(manifest["object_key"]):
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # pg_restore stopped early; its exit status and stderr say why
+        finally:
+            code = proc.wait()
+        if code != 0:
+            raise RunbookError(
+                f"pg_restore into the new database {target} failed: {_stderr_tail(err)}. The live database "
+                f"was not touched; {target} is left (empty, the restore ran in one transaction) for inspection.",
+                f"fix the cause, drop {target} when done, and run the restore again.",
+            )
+
+
+def _fingerprint_matches(admin: dict, target: str, manifest: dict) -> None:
+    expected = manifest["legacy_fingerprint"]
+    with db.connect(db.with_database(admin, target)) as conn:
+        actual = fingerprint.take(conn, expected["scope"])
+    diffs = fingerprint.differences(expected, actual, across_restore=True)
+    if diffs:
+        raise RunbookError(
+            f"The restored database {target} does not match restore point {manifest['id']}: "
+            + "; ".join(diffs[:10])
+            + ". The live database was not touched.",
+            f"inspect {target}, then try another restore point.",
+        )
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def restore(
+    params: dict,
+    admin: dict,
+    store,
+    rp_id: str,
+    confirm: str,
+    pg_restore: str = "pg_restore",
+    check_mode: bool = False,
+) -> dict:
+    """Verify, restore into a new database, check it, and only with confirmation make it live.
+
+    Nothing is dropped: the previous live database is kept under a dated name.
+    """
+    live = params["connection"]["dbname"]
+    if confirm and confirm != live:
+        raise RunbookError(
+            f"confirm_restore is {confirm!r}, but the live database is {live!r}. Nothing was changed.",
+            f"to replace the live database, pass -e confirm_restore={live}; leave it out to restore "
+            "into a new database only.",
+        )
+    steps: list[str] = []
+    manifest = find(store, live, rp_id)
+    steps.append(f"1. Chose restore point {manifest['id']} ({manifest['label']}, {manifest['created_at']})")
+    checked = verify(store, manifest, pg_restore)
+    steps.append(f"2. Verified it: {checked['size']} bytes, sha256 {checked['sha256'][:16]}…, readable by pg_restore")
+    stamp = _stamp()
+    target = f"{live[:40]}_restore_{stamp}"
+    if check_mode:
+        steps.append(
+            f"3. Would restore into new database {target}, check its fingerprint"
+            + (f", then swap it in as {live}" if confirm else "")
+        )
+        return {"restore_point": manifest["id"], "restored_database": None, "steps": steps, "swapped": False}
+    with db.connect(params) as conn:
+        owner = conn.execute(
+            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database()"
+        ).fetchone()[0]
+    started = time.monotonic()
+    _restore_into(admin, store, manifest, target, owner, pg_restore)
+    steps.append(f"3. Restored into new database {target} in {time.monotonic() - started:.1f}s")
+    _fingerprint_matches(admin, target, manifest)
+    steps.append(
+        f"4. Its legacy fingerprint matches the manifest ({manifest['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"
+    )
+    result = {"restore_point": manifest["id"], "restored_database": target, "steps": steps, "swapped": False}
+    if not confirm:
+        steps.append(f"5. Not made live (no confirm_restore): the live database {live} is unchanged")
+        return result
+    kept = f"{live[:40]}_before_restore_{stamp}"
+    _swap(admin, live, target, kept)
+    steps.append(f"5. Swapped: {live} is now the restored database; the previous one is kept as {kept}")
+    return {**result, "swapped": True, "previous_database": kept, "restored_database": live}
+
+
+def _swap(admin: dict, live: str, restored: str, kept: str) -> None:
+    maintenance = db.with_database(admin, admin["connection"].get("maintenance_db") or "postgres")
+    with db.connect(maintenance) as conn:
+        ident = sql.Identifier
+        try:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(ident(live)))
+            conn.execute(
+                "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid()",
+                [live],
+            )
+            time.sleep(0.5)
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(ident(live), ident(kept)))
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(ident(restored), ident(live)))
+        except psycopg.Error as exc:
+            raise RunbookError(
+                f"Swapping in the restored database failed: {str(exc).strip()}. Check which of {live}, "
+                f"{kept} and {restored} exist now; nothing was dropped.",
+                "rename by hand as needed (ALTER DATABASE … RENAME TO …), and make sure the live one "
+                "allows connections (ALTER DATABASE … WITH ALLOW_CONNECTIONS true).",
+            ) from None
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                exists = conn.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", [kept]).fetchone()
+                if exists:
+                    conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(ident(kept)))
+                else:
+                    conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(ident(live)))
+
+
+def drill(params: dict, admin: dict, store, pg_restore: str = "pg_restore") -> dict:
+    """Restore the newest restore point into a scratch database, check it, time it, drop it."""
+    live = params["connection"]["dbname"]
+    manifest = find(store, live, "latest")
+    verify(store, manifest, pg_restore)
+    scratch = f"{live[:40]}_drill_{_stamp()}"
+    with db.connect(params) as conn:
+        owner = conn.execute(
+            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database()"
+        ).fetchone()[0]
+    started = time.monotonic()
+    try:
+        _restore_into(admin, store, manifest, scratch, owner, pg_restore)
+        seconds = time.monotonic() - started
+        _fingerprint_matches(admin, scratch, manifest)
+    finally:
+        maintenance = db.with_database(admin, admin["connection"].get("maintenance_db") or "postgres")
+        with db.connect(maintenance) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+    return {"restore_point": manifest["id"], "seconds_to_restore": round(seconds, 2), "scratch_database": scratch}
+
+
+def prune(store, database: str, keep: int, pg_restore: str, grace_minutes: int, check_mode: bool) -> dict:
+    """Keep the newest `keep` per label; never the newest verified one; clear leftovers."""
+    if keep < 1:
+        raise RunbookError("keep must be at least 1.", "pass -e keep=N with N >= 1.")
+    points = list_points(store, database)
+    newest_verified = None
+    for point in points:
+        try:
+            verify(store, point, pg_restore)
+            newest_verified = point["id"]
+            break
+        except RunbookError:
+            continue
+    by_label: dict[str, list[dict]] = {}
+    for point in points:
+        by_label.setdefault(point["label"], []).append(point)
+    doomed = [p for group in by_label.values() for p in group[keep:] if p["id"] != newest_verified]
+    cutoff = datetime.now(UTC) - timedelta(minutes=grace_minutes)
+    known = {p["id"] for p in points}
+    orphans = []
+    for key in store.list_keys(f"{database}/"):
+        rp_id = key.split("/")[1] if key.count("/") >= 2 else ""
+        created = _created(rp_id)
+        # A dump without a manifest may be a create still running: only old ones are leftovers.
+        if rp_id not in known and not key.endswith(PARTIAL_SUFFIX) and (created is None or created < cutoff):
+            orphans.append(key)
+    if not check_mode:
+        for point in doomed:
+            store.delete(f"{database}/{point['id']}/{MANIFEST}")  # manifest first: never a manifest without its dump
+            store.delete(point["object_key"])
+        for key in orphans:
+            store.delete(key)
+        store.cleanup_incomplete(f"{database}/", older_than=cutoff)
+    return {
+        "pruned": [p["id"] for p in doomed],
+        "orphans_removed": orphans,
+        "kept": [p["id"] for p in points if p not in doomed],
+        "newest_verified": newest_verified,
+    }
