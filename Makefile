@@ -37,6 +37,7 @@ venv: pg-binaries $(BIN)/ansible-playbook
 rehearsal-db: venv
 	$(BIN)/bayview-localpg start --state $(STATE) --port $${BAYVIEW_REHEARSAL_PORT:-55432}
 	$(BIN)/bayview-legacy-sample --state $(STATE) --dbname $(REHEARSAL_DB) --rows $(REHEARSAL_ROWS) --recreate
+	rm -rf $(STATE)/restore_points/$(REHEARSAL_DB)
 
 rehearsal: rehearsal-db
 	$(BIN)/python -m bayview_runbook.rehearsal --state $(STATE) --dbname $(REHEARSAL_DB)

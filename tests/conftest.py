@@ -98,8 +98,8 @@ class TestDatabase:
             "statement_timeout_s": 60,
         }
 
-    def pg_dump(self, *schemas: str) -> bytes:
-        args = ["pg_dump", "--restrict-key=bayviewtest", "-d", self.cluster.conninfo(dbname=self.name)]
+    def pg_dump(self, *schemas: str, options: tuple[str, ...] = ()) -> bytes:
+        args = ["pg_dump", "--restrict-key=bayviewtest", *options, "-d", self.cluster.conninfo(dbname=self.name)]
         for schema in schemas:
             args += ["-n", schema]
         return subprocess.run(args, capture_output=True, check=True).stdout
