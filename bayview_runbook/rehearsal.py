@@ -1,12 +1,14 @@
 """The full rehearsal on the local default: every operator action that exists, in order,
 run for real with ansible-playbook against the disposable local PostgreSQL.
 
-Today: Phase 1, the emergency rollback to the baseline, Phase 1 again.
+Today: Phase 1, the emergency rollback to the baseline, Phase 1 again, then a check of the
+newest restore point and a restore drill.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +25,8 @@ STEPS = [
     ("Phase 1 again (must change nothing)", "playbooks/phase1.yml", [], True),
     ("Emergency rollback to the baseline", "playbooks/emergency_rollback.yml", ["-e", "target_version=0"], False),
     ("Phase 1 after the rollback", "playbooks/phase1.yml", [], False),
+    ("Verify the newest restore point", "playbooks/restore_point.yml", ["-e", "action=verify"], True),
+    ("Restore drill (newest into a scratch database)", "playbooks/restore_drill.yml", [], True),
 ]
 
 
@@ -34,6 +38,7 @@ def playbook_env(cluster: LocalCluster, dbname: str, records_dir: Path) -> dict[
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
             "BAYVIEW_DB_NAME": dbname,
             "BAYVIEW_RECORDS_DIR": str(records_dir),
+            "BAYVIEW_RESTORE_POINT_DIR": str(records_dir.parent / "restore_points"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "ANSIBLE_FORCE_COLOR": "0",
         }
@@ -73,20 +78,25 @@ def main(argv: list[str] | None = None) -> int:
         changed = recap_changed(result.stdout)
         failed = result.returncode != 0 or (must_be_idle and changed != 0)
         status = "FAILED" if failed else "ok"
-        print(f"  {number}. {title:<42} {status:<8} changed={changed}  {took:5.1f}s  log: {log}")
+        print(f"  {number}. {title:<48} {status:<8} changed={changed}  {took:5.1f}s  log: {log}")
         if failed:
             print(result.stdout[-3000:], file=sys.stderr)
             print(f"Rehearsal stopped at step {number}; the full log is {log}", file=sys.stderr)
             return 1
     records = sorted(records_dir.glob("*.json"))
     print(f"Rehearsal passed in {time.monotonic() - started_all:.1f}s.")
-    print(f"Run records: {records_dir} (newest: {records[-1].name if records else 'none'})")
-    print(f"            and table migration.runbook_runs in {args.dbname}")
+    print(f"Run records:    {records_dir} (newest: {records[-1].name if records else 'none'})")
+    print(f"                and table migration.runbook_runs in {args.dbname}")
+    print(f"Restore points: {state / 'restore_points' / args.dbname}")
+    drills = sorted(records_dir.glob("*-restore_drill.json"))
+    if drills:
+        drill = json.loads(drills[-1].read_text())["details"]["drill"]
+        print(f"Restore drill:  {drill['restore_point']} restored in {drill['seconds_to_restore']}s")
     print(
-        f"Inspect:    PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} "
+        f"Inspect:        PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} "
         f"-U bayview_runbook {args.dbname}"
     )
-    print("Stop:       make rehearsal-stop")
+    print("Stop:           make rehearsal-stop")
     return 0
 
 
