@@ -17,6 +17,7 @@ import json
 import secrets
 import subprocess
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -63,7 +64,6 @@ def create(params: dict, store, label: str, pg_dump: str = "pg_dump", run_id: st
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             snapshot = conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()[0]
-            fp = fingerprint.take_in_snapshot(conn)
             version = ledger.current_version(ledger.read(conn))
             with tempfile.TemporaryFile() as err:
                 proc = subprocess.Popen(
@@ -83,18 +83,34 @@ def create(params: dict, store, label: str, pg_dump: str = "pg_dump", run_id: st
                             "fix what pg_dump reports (privileges, version), then run again.",
                         )
 
+                # The upload streams in a thread while this connection fingerprints the same
+                # snapshot: the two reads overlap instead of adding up.
+                upload: dict = {}
+
+                def stream() -> None:
+                    try:
+                        upload["size"] = store.upload_stream(dump_key, chunks())
+                    except BaseException as exc:  # handed to the main thread below
+                        upload["error"] = exc
+
+                uploader = threading.Thread(target=stream, name="restore-point-upload")
+                uploader.start()
                 try:
-                    size = store.upload_stream(dump_key, chunks())
+                    fp = fingerprint.take_in_snapshot(conn)
                 finally:
+                    uploader.join()
                     if proc.poll() is None:
                         proc.kill()
                     proc.wait()
+                if "error" in upload:
+                    raise upload["error"]
+                size = upload["size"]
     finally:
         conn.close()
     manifest = {
         "id": rp_id,
         "label": label,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "database": database,
         "host": params["connection"]["host"],
         "server_version": server_version,
