@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import fingerprint
+from bench import fingerprint, restore_points
 
-BENCHMARKS = [fingerprint]
+BENCHMARKS = [fingerprint, restore_points]
 
 
 def main() -> int:
