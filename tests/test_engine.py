@@ -192,3 +192,11 @@ def test_the_runbook_role_cannot_write_legacy_tables_in_the_rehearsal(legacy_db)
     # Defence in depth in the rehearsal: the runbook's role only reads the legacy schemas.
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         legacy_db.query("DELETE FROM bayview.memorials WHERE id = 1", user="bayview_runbook")
+
+
+def test_the_parallel_fingerprint_equals_the_serial_one(legacy_db):
+    with connect(legacy_db.params()) as conn:
+        serial = fingerprint.take(conn)
+    parallel = fingerprint.take_parallel(lambda: connect(legacy_db.params()), split_min_pages=1)
+    assert parallel["tables"] == serial["tables"]
+    assert parallel["fingerprint_sha256"] == serial["fingerprint_sha256"]
