@@ -200,3 +200,16 @@ def test_the_parallel_fingerprint_equals_the_serial_one(legacy_db):
     parallel = fingerprint.take_parallel(lambda: connect(legacy_db.params()), split_min_pages=1)
     assert parallel["tables"] == serial["tables"]
     assert parallel["fingerprint_sha256"] == serial["fingerprint_sha256"]
+
+
+def test_a_table_whose_columns_cannot_be_hashed_falls_back_to_text_hashing(legacy_db):
+    legacy_db.query(
+        "CREATE TABLE bayview.notes (id int, body json); INSERT INTO bayview.notes VALUES (1, '{}') RETURNING id",
+        user="bayview_app",
+    )
+    with legacy_db.connect("bayview_app") as app:
+        app.execute("GRANT SELECT ON bayview.notes TO bayview_runbook")
+    with connect(legacy_db.params()) as conn:
+        fp = fingerprint.take(conn)
+    assert fp["tables"]["bayview.notes"]["hash"] == "text" and fp["tables"]["bayview.notes"]["rows"] == 1
+    assert fp["tables"]["bayview.memorials"]["hash"] == "record"
