@@ -93,6 +93,10 @@ accepted:
   returned: always
   type: list
   elements: int
+pending_changes:
+  description: Whether the plan applies, rolls back or accepts anything (also in check mode).
+  returned: always
+  type: bool
 version_before:
   description: Ledger version before the run.
   returned: always
@@ -171,6 +175,7 @@ def main() -> None:
         result = {
             "changed": changed,
             "plan": outcome.plan.summary(),
+            "pending_changes": outcome.plan.changes,
             "applied": outcome.applied,
             "rolled_back": outcome.rolled_back,
             "accepted": outcome.accepted,
