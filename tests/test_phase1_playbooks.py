@@ -27,7 +27,7 @@ def ledger(db):
 def test_phase1_applies_then_second_run_changes_nothing(legacy_db, tmp_path):
     first = run_playbook(legacy_db, "phase1.yml", records_dir=tmp_path)
     assert first.returncode == 0, first.output
-    assert first.changed == 1
+    assert first.changed == 2  # the restore point and the migrations
     assert set(legacy_db.schemas()) >= NEW_SCHEMAS
     assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied")]
     assert legacy_db.scalar("SELECT count(*) FROM migration.memorial_persons") >= 2000
@@ -65,7 +65,7 @@ def test_rollback_to_baseline_leaves_legacy_byte_identical_and_no_new_schema(leg
     assert len(events) == 1
 
     again = run_playbook(legacy_db, "phase1.yml")
-    assert again.returncode == 0 and again.changed == 1
+    assert again.returncode == 0 and again.changed == 2
     history = legacy_db.query("SELECT action, count(*) FROM migration.runbook_ledger_events GROUP BY 1 ORDER BY 1")
     assert ("applied", 8) in history and ("rolled_back", 4) in history
 
