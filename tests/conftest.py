@@ -128,9 +128,13 @@ def legacy_db(cluster, full_template):
 
 @pytest.fixture
 def migrations_copy(tmp_path) -> Path:
-    """A private copy of sql/migrations that a test may extend or edit."""
+    """A private copy of the Phase 1 migrations (0001-0004) that a test may extend or edit."""
     target = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, target)
+    for version in target.iterdir():
+        up = version / "up.sql"
+        if up.is_file() and "-- phase: 1\n" not in up.read_text():
+            shutil.rmtree(version)
     return target
 
 

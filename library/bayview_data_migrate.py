@@ -1,0 +1,116 @@
+#!/usr/bin/python
+"""Ansible module: run or reverse a batched data migration from migrations/data."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bayview_data_migrate
+short_description: Move legacy rows into the new design in resumable batches, or reverse that
+description:
+  - Runs the data migration O(data_migration) (a Python module in O(data_migrations_dir)) from its
+    last checkpoint in batches that walk the primary key. Each batch and its checkpoint commit together,
+    so a run killed at any moment resumes with no duplicate and no gap.
+  - Rows that cannot be migrated go to C(migration.quarantine) with the reason and never abort a batch;
+    migrated + quarantined + excluded = candidates at every checkpoint.
+  - Progress (rows done of total, rate, estimated time left) is in C(migration.data_migration_checkpoints),
+    which an operator can query from another terminal while it runs.
+  - C(reversed) removes exactly the persons the migration created, found through their links.
+  - Check mode is the dry run (counts per outcome and role, with sample legacy ids) and writes nothing.
+version_added: "0.1.0"
+author: ["Bay View runbook team"]
+extends_documentation_fragment: [bayview_connection]
+options:
+  data_migration:
+    description: Name of the data migration (its file name without C(.py)), for example C(0001_memorial_persons).
+    type: str
+    required: true
+  data_migrations_dir:
+    description: Directory of the data migrations.
+    type: path
+    required: true
+  state:
+    description: Run it to the end, or reverse it.
+    type: str
+    choices: [migrated, reversed]
+    default: migrated
+  batch_size:
+    description: Legacy rows per batch (one short transaction each).
+    type: int
+    default: 5000
+  max_batches:
+    description: Stop after this many batches (to migrate a sample, or in stages).
+    type: int
+  lock_wait_seconds:
+    description: How long to wait for another runbook run's lock before failing with its name.
+    type: float
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Dry run (check mode) of the memorial persons migration
+  ansible.legacy.bayview_data_migrate:
+    connection: "{{ bayview_db_connection }}"
+    data_migrations_dir: "{{ bayview_project_dir }}/migrations/data"
+    data_migration: 0001_memorial_persons
+  check_mode: true
+
+- name: Migrate the memorial persons
+  ansible.legacy.bayview_data_migrate:
+    connection: "{{ bayview_db_connection }}"
+    data_migrations_dir: "{{ bayview_project_dir }}/migrations/data"
+    data_migration: 0001_memorial_persons
+    batch_size: 5000
+"""
+
+RETURN = r"""
+checkpoint:
+  description: The migration's checkpoint after the run (status, last key, counts, rate, checksum).
+  returned: when state is migrated and not in check mode
+  type: dict
+dry_run:
+  description: What a run would do, per outcome and role, with sample legacy ids.
+  returned: in check mode, when state is migrated
+  type: dict
+reversed:
+  description: Persons and quarantine rows removed.
+  returned: when state is reversed and not in check mode
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.bayview import data_migrate, db
+from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+
+def main() -> None:
+    module = new_module(
+        AnsibleModule,
+        {
+            "data_migration": {"type": "str", "required": True},
+            "data_migrations_dir": {"type": "path", "required": True},
+            "state": {"type": "str", "choices": ["migrated", "reversed"], "default": "migrated"},
+            "batch_size": {"type": "int", "default": 5000},
+            "max_batches": {"type": "int"},
+            "lock_wait_seconds": {"type": "float", "default": 10},
+        },
+    )
+    p = module.params
+
+    def action() -> None:
+        migration = data_migrate.load(p["data_migrations_dir"], p["data_migration"])
+        if p["state"] == "migrated":
+            if module.check_mode:
+                plan = data_migrate.dry_run(p, migration)
+                module.exit_json(changed=plan["would"].get("migrated", 0) > 0, dry_run=plan)
+            checkpoint = data_migrate.run(p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"])
+            module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
+        if module.check_mode:
+            module.exit_json(changed=True, msg=f"would remove the persons linked to {migration.NAME}")
+        result = data_migrate.reverse(p, migration, p["lock_wait_seconds"])
+        module.exit_json(changed=bool(result["persons_removed"] or result["quarantine_removed"]), reversed=result)
+
+    run_guarded(module, action, database=db.describe(p), data_migration=p["data_migration"])
+
+
+if __name__ == "__main__":
+    main()

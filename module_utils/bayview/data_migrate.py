@@ -1,0 +1,355 @@
+"""Batched, resumable data migrations from the legacy tables into the new design.
+
+A data migration is a Python module in migrations/data/ (see its README) that provides the
+SQL of its *candidates*: one row per (legacy row, role) in a key range, already cleaned. The
+engine classifies each candidate, set-based:
+  excluded     the role slot is empty (no other person, no contact): nothing to migrate;
+  quarantined  there is data but it cannot become a person (no usable name, death before
+               birth): kept in migration.quarantine with the reason and the legacy row;
+  migrated     a core.persons row plus a core.person_legacy_links row (table, id, role).
+so that migrated + quarantined + excluded = candidates, at every checkpoint.
+
+Each batch walks the primary key (never OFFSET) and is one transaction together with its
+checkpoint: a run killed at any moment resumes after the last committed batch, with no
+duplicate and no gap. If a batch fails for a reason the classification did not foresee, it
+is redone row by row in savepoints and the failing rows are quarantined with the error: a bad
+row never aborts a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import time
+from pathlib import Path
+from types import ModuleType
+
+import psycopg
+from ansible.module_utils.bayview import db
+from ansible.module_utils.bayview.errors import RunbookError
+from psycopg import sql
+
+CLASSIFY_AND_WRITE = """
+WITH cand AS ({candidates}),
+cls AS (
+    SELECT c.*,
+           CASE WHEN c.has_data IS NOT TRUE THEN 'excluded'
+                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'quarantined'
+                WHEN c.death_date < c.birth_date THEN 'quarantined'
+                ELSE 'migrated' END AS outcome,
+           CASE WHEN c.has_data IS NOT TRUE THEN NULL
+                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'no usable name'
+                WHEN c.death_date < c.birth_date THEN 'death date before birth date'
+           END AS reason
+      FROM cand c
+),
+numbered AS (
+    SELECT cls.*, nextval(pg_catalog.pg_get_serial_sequence('core.persons', 'id')) AS person_id
+      FROM cls WHERE outcome = 'migrated'
+),
+persons AS (
+    INSERT INTO core.persons (id, person_type, first_name, middle_name, last_name, maiden_name,
+                              birth_date, death_date, email, phone, migration_source, migration_date)
+    OVERRIDING SYSTEM VALUE
+    SELECT person_id, person_type, first_name, middle_name, last_name, maiden_name,
+           birth_date, death_date, email, phone, %(legacy_table)s, now()
+      FROM numbered
+    RETURNING 1
+),
+links AS (
+    INSERT INTO core.person_legacy_links (person_id, legacy_table, legacy_id, role, data_migration)
+    SELECT person_id, %(legacy_table)s, legacy_id, role, %(name)s FROM numbered
+    RETURNING 1
+),
+quarantine AS (
+    INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
+    SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason, legacy_row FROM cls WHERE outcome = 'quarantined'
+    RETURNING 1
+)
+SELECT (SELECT count(DISTINCT legacy_id) FROM cls),
+       (SELECT count(*) FROM cls),
+       (SELECT count(*) FROM persons),
+       (SELECT count(*) FROM links),
+       (SELECT count(*) FROM quarantine),
+       (SELECT count(*) FROM cls WHERE outcome = 'excluded'),
+       (SELECT coalesce(sum(hashtext(legacy_id::text || role)), 0) FROM numbered)
+"""
+
+QUARANTINE_WHOLE_ROW = """
+INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
+SELECT %s, %s, t.{key}, 'row', %s, to_jsonb(t) FROM {table} t WHERE t.{key} = %s RETURNING 1
+"""
+
+DRY_RUN = """
+WITH cand AS ({candidates}),
+cls AS (
+    SELECT c.legacy_id, c.role,
+           CASE WHEN c.has_data IS NOT TRUE THEN 'excluded'
+                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'quarantined: no usable name'
+                WHEN c.death_date < c.birth_date THEN 'quarantined: death date before birth date'
+                ELSE 'migrated' END AS outcome
+      FROM cand c
+)
+SELECT outcome, role, count(*), (array_agg(legacy_id ORDER BY legacy_id))[1:5] FROM cls GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+# Errors caused by a row's values. Anything else (lock timeout, cancel, lost connection) aborts
+# the batch untouched, to be retried: it must never send good rows to quarantine.
+ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+
+
+def load(directory: Path, name: str) -> ModuleType:
+    """The data migration module migrations/data/<name>.py."""
+    path = Path(directory) / f"{name}.py"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in Path(directory).glob("[0-9]*.py"))) or "none"
+        raise RunbookError(f"There is no data migration {name!r} in {directory}.", f"use one of: {known}.")
+    spec = importlib.util.spec_from_file_location(f"bayview_data_migration_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for attribute in ("NAME", "LEGACY_TABLE", "KEY", "candidates_sql"):
+        if not hasattr(module, attribute):
+            raise RunbookError(
+                f"{path} has no {attribute}.", "see migrations/data/README.md for what a data migration provides."
+            )
+    return module
+
+
+def _legacy_columns(conn: psycopg.Connection, legacy_table: str) -> set[str]:
+    schema, table = legacy_table.split(".")
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        [schema, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _candidates(conn, migration: ModuleType) -> sql.Composable:
+    return sql.SQL(migration.candidates_sql(_legacy_columns(conn, migration.LEGACY_TABLE)))
+
+
+def dry_run(params: dict, migration: ModuleType) -> dict:
+    """What a run would migrate, quarantine and exclude from its checkpoint on, with sample
+    legacy ids; writes nothing."""
+    with db.connect(params) as conn:
+        cand = _candidates(conn, migration)
+        checkpoint = status(conn, migration.NAME) if _has_checkpoints(conn) else {}
+        lo = checkpoint.get("last_key", 0) if checkpoint.get("status") in ("running", "completed") else 0
+        rows = conn.execute(
+            sql.SQL(DRY_RUN).format(candidates=cand), {"lo": lo, "hi": 2**62, "name": migration.NAME}
+        ).fetchall()
+    summary: dict[str, int] = {}
+    details = []
+    for outcome, role, count, sample in rows:
+        key = outcome.split(":")[0]
+        summary[key] = summary.get(key, 0) + count
+        details.append({"outcome": outcome, "role": role, "count": count, "sample_legacy_ids": sample})
+    return {"would": summary, "by_role": details}
+
+
+def _has_checkpoints(conn) -> bool:
+    return conn.execute("SELECT to_regclass('migration.data_migration_checkpoints') IS NOT NULL").fetchone()[0]
+
+
+def _checkpoint(conn, migration: ModuleType, legacy_total: int) -> dict:
+    conn.execute(
+        """INSERT INTO migration.data_migration_checkpoints (data_migration, legacy_table, status, legacy_total)
+           VALUES (%s, %s, 'running', %s)
+           ON CONFLICT (data_migration) DO UPDATE SET legacy_total = EXCLUDED.legacy_total,
+               status = CASE WHEN migration.data_migration_checkpoints.status = 'reversed' THEN 'running'
+                             ELSE migration.data_migration_checkpoints.status END""",
+        [migration.NAME, migration.LEGACY_TABLE, legacy_total],
+    )
+    row = conn.execute(
+        """SELECT last_key, rows_read, candidates, migrated, quarantined, excluded, batches, checksum, status
+             FROM migration.data_migration_checkpoints WHERE data_migration = %s FOR UPDATE""",
+        [migration.NAME],
+    ).fetchone()
+    keys = (
+        "last_key",
+        "rows_read",
+        "candidates",
+        "migrated",
+        "quarantined",
+        "excluded",
+        "batches",
+        "checksum",
+        "status",
+    )
+    return dict(zip(keys, row, strict=True))
+
+
+def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
+    return conn.execute(
+        sql.SQL(CLASSIFY_AND_WRITE).format(candidates=cand),
+        {"lo": lo, "hi": hi, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
+    ).fetchone()
+
+
+def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]:
+    """Slow path for a batch that failed: each legacy row in its own savepoint."""
+    totals = [0, 0, 0, 0, 0, 0, 0]
+    for key in keys:
+        try:
+            with conn.transaction():
+                result = _write_batch(conn, migration, cand, key - 1, key)
+        except ROW_ERRORS as exc:
+            reason = f"error: {(exc.diag.message_primary or str(exc)).strip()[:300]}"
+            table = sql.SQL(migration.LEGACY_TABLE)
+            roles = conn.execute(
+                sql.SQL(QUARANTINE_WHOLE_ROW).format(key=sql.Identifier(migration.KEY), table=table),
+                [migration.NAME, migration.LEGACY_TABLE, reason, key],
+            ).fetchall()
+            result = (1, len(roles), 0, 0, len(roles), 0, 0)
+        totals = [a + b for a, b in zip(totals, result, strict=True)]
+    return tuple(totals)
+
+
+def run(
+    params: dict,
+    migration: ModuleType,
+    batch_size: int = 5000,
+    max_batches: int | None = None,
+    lock_wait_seconds: float = 10.0,
+) -> dict:
+    """Migrate in batches from the last checkpoint to the end of the legacy table."""
+    if batch_size < 1:
+        raise RunbookError("batch_size must be at least 1.", "pass a batch size such as 5000.")
+    conn = db.connect(params)
+    try:
+        db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        cand = _candidates(conn, migration)
+        table, key = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY)
+        legacy_total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+        started, batches_now, written_now = time.monotonic(), 0, 0
+
+        def one_batch() -> bool:
+            """One batch and its checkpoint, in one transaction; False when nothing is left."""
+            nonlocal written_now
+            with conn.transaction():
+                cp = _checkpoint(conn, migration, legacy_total)
+                batch_keys = [
+                    r[0]
+                    for r in conn.execute(
+                        sql.SQL("SELECT {k} FROM {t} WHERE {k} > %s ORDER BY {k} LIMIT %s").format(k=key, t=table),
+                        [cp["last_key"], batch_size],
+                    ).fetchall()
+                ]
+                if not batch_keys:
+                    conn.execute(
+                        "UPDATE migration.data_migration_checkpoints SET status = 'completed', updated_at = now(), "
+                        "eta_seconds = 0 WHERE data_migration = %s",
+                        [migration.NAME],
+                    )
+                    return False
+                hi = batch_keys[-1]
+                try:
+                    with conn.transaction():
+                        result = _write_batch(conn, migration, cand, cp["last_key"], hi)
+                except ROW_ERRORS:
+                    # Something in the rows themselves: find and quarantine it, row by row.
+                    result = _write_row_by_row(conn, migration, cand, batch_keys)
+                rows, candidates, persons, links, quarantined, excluded, batch_sum = result
+                if persons != links:
+                    raise RunbookError(
+                        f"{migration.NAME}: {persons} persons but {links} links in one batch.",
+                        "report this; nothing of the batch was kept.",
+                    )
+                checksum = hashlib.sha256(f"{cp['checksum']}{hi}{batch_sum}".encode()).hexdigest()
+                written_now += rows
+                elapsed = max(time.monotonic() - started, 1e-6)
+                rate = written_now / elapsed
+                remaining = max(legacy_total - cp["rows_read"] - rows, 0)
+                conn.execute(
+                    """UPDATE migration.data_migration_checkpoints
+                          SET last_key = %s, rows_read = rows_read + %s, candidates = candidates + %s,
+                              migrated = migrated + %s, quarantined = quarantined + %s, excluded = excluded + %s,
+                              batches = batches + 1, checksum = %s, status = 'running',
+                              rows_per_second = %s, eta_seconds = %s, updated_at = now()
+                        WHERE data_migration = %s""",
+                    [
+                        hi,
+                        rows,
+                        candidates,
+                        persons,
+                        quarantined,
+                        excluded,
+                        checksum,
+                        round(rate, 1),
+                        round(remaining / rate, 1) if rate else None,
+                        migration.NAME,
+                    ],
+                )
+            return True
+
+        while max_batches is None or batches_now < max_batches:
+            if not db.retry_on_lock_timeout(one_batch, what=f"a batch of {migration.NAME}"):
+                break
+            batches_now += 1
+        return status(conn, migration.NAME) | {
+            "batches_this_run": batches_now,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+    finally:
+        if not conn.closed:
+            db.release_run_lock(conn)
+            conn.close()
+
+
+def status(conn, name: str) -> dict:
+    row = conn.execute(
+        """SELECT status, last_key, legacy_total, rows_read, candidates, migrated, quarantined, excluded, batches,
+                  checksum, rows_per_second, eta_seconds
+             FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
+        [name],
+    ).fetchone()
+    if row is None:
+        return {"data_migration": name, "status": "not started"}
+    keys = (
+        "status",
+        "last_key",
+        "legacy_total",
+        "rows_read",
+        "candidates",
+        "migrated",
+        "quarantined",
+        "excluded",
+        "batches",
+        "checksum",
+        "rows_per_second",
+        "eta_seconds",
+    )
+    result = {"data_migration": name, **dict(zip(keys, row, strict=True))}
+    result["rows_per_second"] = float(result["rows_per_second"] or 0)
+    result["eta_seconds"] = float(result["eta_seconds"] or 0)
+    return result
+
+
+def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0) -> dict:
+    """Remove exactly the persons this migration created (found through their links), its
+    quarantine rows, and reset its checkpoint. Nothing else is touched."""
+    conn = db.connect(params)
+    try:
+        db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        with conn.transaction():
+            removed = conn.execute(
+                """DELETE FROM core.persons p USING core.person_legacy_links l
+                    WHERE l.person_id = p.id AND l.data_migration = %s RETURNING p.id""",
+                [migration.NAME],
+            ).rowcount
+            unquarantined = conn.execute(
+                "DELETE FROM migration.quarantine WHERE data_migration = %s", [migration.NAME]
+            ).rowcount
+            conn.execute(
+                """UPDATE migration.data_migration_checkpoints
+                      SET status = 'reversed', last_key = 0, rows_read = 0, candidates = 0, migrated = 0,
+                          quarantined = 0, excluded = 0, batches = 0, checksum = '', updated_at = now()
+                    WHERE data_migration = %s""",
+                [migration.NAME],
+            )
+        return {"data_migration": migration.NAME, "persons_removed": removed, "quarantine_removed": unquarantined}
+    finally:
+        if not conn.closed:
+            db.release_run_lock(conn)
+            conn.close()

@@ -1,0 +1,2 @@
+DROP TABLE migration.quarantine;
+DROP TABLE migration.data_migration_checkpoints;

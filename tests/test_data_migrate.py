@@ -1,0 +1,171 @@
+"""Batched data migration of the memorial persons, on real PostgreSQL with the sample's hostile data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.bayview import data_migrate, migrate
+from conftest import MIGRATIONS, ROOT
+
+DATA = ROOT / "migrations" / "data"
+NAME = "0001_memorial_persons"
+
+
+@pytest.fixture
+def phase2_db(legacy_db):
+    migrate.run(legacy_db.params(), MIGRATIONS, None, 2, "test", "r", check_mode=False)
+    return legacy_db
+
+
+def migration():
+    return data_migrate.load(DATA, NAME)
+
+
+def totals(db) -> dict:
+    persons = db.scalar("SELECT count(*) FROM core.persons")
+    links = db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE data_migration = %s", [NAME])
+    quarantined = db.scalar("SELECT count(*) FROM migration.quarantine WHERE data_migration = %s", [NAME])
+    return {"persons": persons, "links": links, "quarantined": quarantined}
+
+
+def test_counts_add_up_and_the_dry_run_predicted_them(phase2_db):
+    plan = data_migrate.dry_run(phase2_db.params(), migration())["would"]
+    assert phase2_db.scalar("SELECT count(*) FROM migration.data_migration_checkpoints") == 0  # dry run wrote nothing
+    result = data_migrate.run(phase2_db.params(), migration(), batch_size=300)
+    assert result["status"] == "completed" and result["batches"] == 7  # 2000 rows / 300
+    assert result["rows_read"] == result["legacy_total"] == 2000
+    assert result["candidates"] == 2000 * 5  # deceased, other, second, contact, member sponsor
+    assert result["migrated"] + result["quarantined"] + result["excluded"] == result["candidates"]
+    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
+        plan["migrated"],
+        plan["quarantined"],
+        plan["excluded"],
+    )
+    assert totals(phase2_db) == {
+        "persons": result["migrated"],
+        "links": result["migrated"],
+        "quarantined": result["quarantined"],
+    }
+    again = data_migrate.run(phase2_db.params(), migration(), batch_size=300)
+    assert again["batches_this_run"] == 0 and totals(phase2_db)["persons"] == result["migrated"]
+    assert data_migrate.dry_run(phase2_db.params(), migration())["would"] == {}
+
+
+def test_clean_up_rules_and_hostile_names(phase2_db):
+    data_migrate.run(phase2_db.params(), migration(), batch_size=1000)
+    q = phase2_db.scalar
+    # Placeholders and blanks never become names; text is trimmed; one-word names are last names.
+    assert (
+        q(
+            "SELECT count(*) FROM core.persons WHERE lower(first_name) IN ('n/a', 'unknown', 'tbd', '-', '') OR lower(last_name) IN ('n/a', 'unknown', '')"
+        )
+        == 0
+    )
+    assert (
+        q("SELECT count(*) FROM core.persons WHERE first_name <> btrim(first_name) OR last_name <> btrim(last_name)")
+        == 0
+    )
+    one_word = q(
+        "SELECT count(*) FROM bayview.memorials m JOIN core.person_legacy_links l ON l.legacy_id = m.id AND l.role = 'deceased' "
+        "JOIN core.persons p ON p.id = l.person_id WHERE btrim(m.first_name) = btrim(m.last_name) AND m.first_name <> '' "
+        "AND p.first_name IS NULL AND p.last_name = btrim(m.last_name)"
+    )
+    assert one_word > 0
+    for hostile in ("O'Brien", "Nguyễn", "Robert'); DROP TABLE bayview.memorials;--", "🌹 Rose"):
+        assert q("SELECT count(*) FROM core.persons WHERE first_name = %s OR last_name = %s", [hostile, hostile]) > 0, (
+            hostile
+        )
+    # Every quarantined row keeps its reason and the legacy row as it was.
+    reasons = dict(phase2_db.query("SELECT reason, count(*) FROM migration.quarantine GROUP BY 1"))
+    assert set(reasons) == {"no usable name", "death date before birth date"}
+    assert q("SELECT count(*) FROM migration.quarantine WHERE legacy_row ? 'submission_id'") == sum(reasons.values())
+    # Contacts are split at the last space and e-mail addresses lower-cased.
+    assert q("SELECT count(*) FROM core.persons WHERE person_type = 'contact' AND email <> lower(email)") == 0
+    # Every person has exactly one link, and every link points at an existing memorial.
+    assert (
+        q(
+            "SELECT count(*) FROM core.persons p WHERE NOT EXISTS (SELECT 1 FROM core.person_legacy_links l WHERE l.person_id = p.id)"
+        )
+        == 0
+    )
+    assert (
+        q(
+            "SELECT count(*) FROM core.person_legacy_links l WHERE NOT EXISTS (SELECT 1 FROM bayview.memorials m WHERE m.id = l.legacy_id)"
+        )
+        == 0
+    )
+
+
+def test_sigkill_in_the_middle_of_a_batch_resumes_with_no_duplicate_and_no_gap(phase2_db, tmp_path):
+    reference = data_migrate.dry_run(phase2_db.params(), migration())["would"]
+    data_migrate.run(phase2_db.params(), migration(), batch_size=250, max_batches=2)  # committed progress
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import sys, ansible.module_utils as m\n"
+        f"m.__path__.append({str(ROOT / 'module_utils')!r})\n"
+        "from ansible.module_utils.bayview import data_migrate\n"
+        f"params = {phase2_db.params()!r}\n"
+        "params['lock_timeout_ms'] = 120000\n"
+        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250)\n"
+    )
+    with phase2_db.connect() as blocker:
+        blocker.autocommit = False
+        blocker.execute("LOCK TABLE core.persons IN EXCLUSIVE MODE")  # the third batch will wait inside its transaction
+        runner = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not phase2_db.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bayview-test' AND wait_event_type = 'Lock'"
+        ):
+            assert time.monotonic() < deadline, "the runner never reached its batch"
+            time.sleep(0.1)
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait()
+        blocker.rollback()
+    checkpoint = phase2_db.query("SELECT last_key, rows_read, migrated FROM migration.data_migration_checkpoints")[0]
+    assert checkpoint[0] == 500 and checkpoint[1] == 500  # only the two committed batches
+    assert totals(phase2_db)["persons"] == checkpoint[2]  # nothing of the killed batch remains
+
+    result = data_migrate.run(phase2_db.params(), migration(), batch_size=250)
+    assert result["status"] == "completed" and result["rows_read"] == 2000
+    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
+        reference["migrated"],
+        reference["quarantined"],
+        reference["excluded"],
+    )
+    assert totals(phase2_db)["persons"] == reference["migrated"]
+    assert (
+        phase2_db.scalar(
+            "SELECT count(*) FROM (SELECT legacy_id, role FROM core.person_legacy_links GROUP BY 1, 2 HAVING count(*) > 1) d"
+        )
+        == 0
+    )
+
+
+def test_reverse_removes_exactly_what_the_migration_created(phase2_db):
+    phase2_db.query(
+        "INSERT INTO core.persons (person_type, first_name, last_name) VALUES ('other', 'Kept', 'Person') RETURNING id",
+        user="bayview_runbook",
+    )
+    legacy_before = phase2_db.pg_dump("bayview", "crouse_chapel")
+    created = data_migrate.run(phase2_db.params(), migration(), batch_size=1000)["migrated"]
+    result = data_migrate.reverse(phase2_db.params(), migration())
+    assert result["persons_removed"] == created
+    assert phase2_db.query("SELECT first_name, last_name FROM core.persons") == [("Kept", "Person")]
+    assert totals(phase2_db)["quarantined"] == 0 and totals(phase2_db)["links"] == 0
+    assert phase2_db.pg_dump("bayview", "crouse_chapel") == legacy_before
+    again = data_migrate.run(phase2_db.params(), migration(), batch_size=1000)
+    assert again["migrated"] == created  # a reversed migration can run again from the start
+
+
+def test_an_unknown_data_migration_is_refused_with_the_known_ones(phase2_db):
+    from ansible.module_utils.bayview.errors import RunbookError
+
+    with pytest.raises(RunbookError, match="use one of: 0001_memorial_persons"):
+        data_migrate.load(DATA, "0099_nope")
+    assert Path(DATA / "README.md").is_file()
