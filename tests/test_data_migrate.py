@@ -169,3 +169,24 @@ def test_an_unknown_data_migration_is_refused_with_the_known_ones(phase2_db):
     with pytest.raises(RunbookError, match="use one of: 0001_memorial_persons"):
         data_migrate.load(DATA, "0099_nope")
     assert Path(DATA / "README.md").is_file()
+
+
+def test_chapel_persons_migrate_beside_memorial_persons_and_reverse_independently(phase2_db):
+    chapel = data_migrate.load(DATA, "0002_chapel_persons")
+    memorial = data_migrate.run(phase2_db.params(), migration(), batch_size=1000)
+    result = data_migrate.run(phase2_db.params(), chapel, batch_size=400)
+    applications = phase2_db.scalar("SELECT count(*) FROM crouse_chapel.service_applications")
+    assert result["rows_read"] == applications and result["candidates"] == applications * 2
+    assert result["migrated"] + result["quarantined"] + result["excluded"] == result["candidates"]
+    links = dict(phase2_db.query("SELECT data_migration, count(*) FROM core.person_legacy_links GROUP BY 1"))
+    assert links == {NAME: memorial["migrated"], "0002_chapel_persons": result["migrated"]}
+    assert (
+        phase2_db.scalar(
+            "SELECT count(*) FROM core.person_legacy_links WHERE legacy_table = 'crouse_chapel.service_applications' AND role = 'contact'"
+        )
+        > 0
+    )
+    data_migrate.reverse(phase2_db.params(), chapel)
+    assert dict(phase2_db.query("SELECT data_migration, count(*) FROM core.person_legacy_links GROUP BY 1")) == {
+        NAME: memorial["migrated"]
+    }

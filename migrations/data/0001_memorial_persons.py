@@ -5,21 +5,7 @@ NAME = "0001_memorial_persons"
 LEGACY_TABLE = "bayview.memorials"
 KEY = "id"
 
-PLACEHOLDERS = "('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null')"
-
-
-def clean(expr: str) -> str:
-    """Trimmed text, NULL when empty or a placeholder."""
-    trimmed = f"btrim({expr}, E' \\t\\r\\n')"
-    return f"(CASE WHEN lower({trimmed}) IN {PLACEHOLDERS} THEN NULL ELSE {trimmed} END)"
-
-
-def first_of(full: str) -> str:
-    return f"nullif(btrim(regexp_replace({clean(full)}, '\\s*\\S+$', '')), '')"
-
-
-def last_of(full: str) -> str:
-    return f"substring({clean(full)} from '(\\S+)$')"
+from cleaning import SELECT_COLUMNS, VALUES_COLUMNS, clean, named  # noqa: E402 - sibling module
 
 
 def person(role: str, prefix: str) -> str:
@@ -39,17 +25,6 @@ def person(role: str, prefix: str) -> str:
     )
 
 
-def named(role: str, person_type: str, name: str, email: str = "NULL", phone: str = "NULL") -> str:
-    """A VALUES row for someone recorded by full name only (contact, member sponsor)."""
-    email_clean = f"lower({clean(email)})" if email != "NULL" else "NULL::text"
-    phone_clean = clean(phone) if phone != "NULL" else "NULL::text"
-    has_data = f"coalesce({clean(name)}, {email_clean}, {phone_clean}) IS NOT NULL"
-    return (
-        f"('{role}', '{person_type}', {first_of(name)}, NULL::text, {last_of(name)}, NULL::text, NULL::date, "
-        f"NULL::date, {email_clean}, {phone_clean}, {has_data})"
-    )
-
-
 def candidates_sql(columns: set[str]) -> str:
     rows = [person("deceased", "")]
     if {"other_first_name", "other_last_name"} <= columns:
@@ -60,12 +35,10 @@ def candidates_sql(columns: set[str]) -> str:
     rows.append(named("member_sponsor", "member", "m.member_name"))
     values = ",\n               ".join(rows)
     return f"""
-        SELECT m.id AS legacy_id, r.role, r.person_type, r.first_name, r.middle_name, r.last_name, r.maiden_name,
-               r.birth_date, r.death_date, r.email, r.phone, r.has_data, to_jsonb(m) AS legacy_row
+        SELECT m.id AS legacy_id, {SELECT_COLUMNS}, to_jsonb(m) AS legacy_row
           FROM bayview.memorials AS m
          CROSS JOIN LATERAL (VALUES
                {values}
-         ) AS r(role, person_type, first_name, middle_name, last_name, maiden_name, birth_date, death_date,
-                email, phone, has_data)
+         ) AS {VALUES_COLUMNS}
          WHERE m.id > %(lo)s AND m.id <= %(hi)s
     """

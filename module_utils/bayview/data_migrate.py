@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -107,7 +108,11 @@ def load(directory: Path, name: str) -> ModuleType:
         raise RunbookError(f"There is no data migration {name!r} in {directory}.", f"use one of: {known}.")
     spec = importlib.util.spec_from_file_location(f"bayview_data_migration_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))  # data migrations share migrations/data/cleaning.py
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     for attribute in ("NAME", "LEGACY_TABLE", "KEY", "candidates_sql"):
         if not hasattr(module, attribute):
             raise RunbookError(
