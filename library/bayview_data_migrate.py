@@ -29,10 +29,18 @@ options:
     type: path
     required: true
   state:
-    description: Run it to the end, or reverse it.
+    description:
+      - C(migrated) runs it from its checkpoint to the end of the legacy table.
+      - C(synced) is the incremental mode while the web application keeps writing. It migrates new rows,
+        then brings up to date, in place, the persons of legacy rows updated since the last sync.
+      - C(reversed) removes what it created.
     type: str
-    choices: [migrated, reversed]
+    choices: [migrated, synced, reversed]
     default: migrated
+  sync_margin_seconds:
+    description: The sync remembers a point this far behind the server's clock, so a late write is not missed.
+    type: int
+    default: 300
   batch_size:
     description: Legacy rows per batch (one short transaction each).
     type: int
@@ -65,7 +73,7 @@ EXAMPLES = r"""
 RETURN = r"""
 checkpoint:
   description: The migration's checkpoint after the run (status, last key, counts, rate, checksum).
-  returned: when state is migrated and not in check mode
+  returned: when state is migrated or synced, not in check mode
   type: dict
 dry_run:
   description: What a run would do, per outcome and role, with sample legacy ids.
@@ -88,7 +96,8 @@ def main() -> None:
         {
             "data_migration": {"type": "str", "required": True},
             "data_migrations_dir": {"type": "path", "required": True},
-            "state": {"type": "str", "choices": ["migrated", "reversed"], "default": "migrated"},
+            "state": {"type": "str", "choices": ["migrated", "synced", "reversed"], "default": "migrated"},
+            "sync_margin_seconds": {"type": "int", "default": 300},
             "batch_size": {"type": "int", "default": 5000},
             "max_batches": {"type": "int"},
             "lock_wait_seconds": {"type": "float", "default": 10},
@@ -98,10 +107,16 @@ def main() -> None:
 
     def action() -> None:
         migration = data_migrate.load(p["data_migrations_dir"], p["data_migration"])
-        if p["state"] == "migrated":
+        if p["state"] in ("migrated", "synced"):
             if module.check_mode:
                 plan = data_migrate.dry_run(p, migration)
                 module.exit_json(changed=plan["would"].get("migrated", 0) > 0, dry_run=plan)
+            if p["state"] == "synced":
+                checkpoint = data_migrate.sync(
+                    p, migration, p["batch_size"], p["sync_margin_seconds"], p["lock_wait_seconds"]
+                )
+                changed = checkpoint["resynced_this_run"] > 0 or checkpoint["batches_this_run"] > 0
+                module.exit_json(changed=changed, checkpoint=checkpoint)
             checkpoint = data_migrate.run(p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"])
             module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
         if module.check_mode:

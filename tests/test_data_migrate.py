@@ -190,3 +190,44 @@ def test_chapel_persons_migrate_beside_memorial_persons_and_reverse_independentl
     assert dict(phase2_db.query("SELECT data_migration, count(*) FROM core.person_legacy_links GROUP BY 1")) == {
         NAME: memorial["migrated"]
     }
+
+
+def test_incremental_sync_picks_up_new_and_updated_rows_and_keeps_person_ids(phase2_db):
+    first = data_migrate.run(phase2_db.params(), migration(), batch_size=500)
+    person_of_7 = phase2_db.scalar(
+        "SELECT person_id FROM core.person_legacy_links WHERE legacy_id = 7 AND role = 'deceased'"
+    )
+    with phase2_db.connect("bayview_app") as app:  # the web application keeps working
+        app.execute("UPDATE bayview.memorials SET first_name = 'Renamed', last_name = 'Person' WHERE id = 7")
+        app.execute(
+            "UPDATE bayview.memorials SET contact_name = '', contact_email = '', contact_phone = '' WHERE id = 8"
+        )
+        app.execute("UPDATE bayview.memorials SET birth_date = '2000-01-01', death_date = '1990-01-01' WHERE id = 9")
+        app.execute(
+            "INSERT INTO bayview.memorials (submission_id, first_name, last_name, contact_name) "
+            "VALUES ('MG-new-1', 'New', 'Arrival', 'Jo Contact'), ('MG-new-2', '', '', '')"
+        )
+    result = data_migrate.sync(phase2_db.params(), migration(), batch_size=500, margin_seconds=0)
+    assert result["resynced_this_run"] >= 3 and result["rows_read"] == 2002
+    assert result["migrated"] + result["quarantined"] + result["excluded"] == result["candidates"]
+    q = phase2_db.scalar
+    assert q("SELECT person_id FROM core.person_legacy_links WHERE legacy_id = 7 AND role = 'deceased'") == person_of_7
+    assert q("SELECT first_name || ' ' || last_name FROM core.persons WHERE id = %s", [person_of_7]) == "Renamed Person"
+    assert q("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = 8 AND role = 'contact'") == 0
+    assert (
+        q("SELECT reason FROM migration.quarantine WHERE legacy_id = 9 AND role = 'deceased'")
+        == "death date before birth date"
+    )
+    assert (
+        q(
+            "SELECT count(*) FROM core.persons p JOIN core.person_legacy_links l ON l.person_id = p.id "
+            "JOIN bayview.memorials m ON m.id = l.legacy_id WHERE m.submission_id = 'MG-new-1'"
+        )
+        == 2
+    )
+    # The synced state equals a migration from scratch of today's legacy data.
+    synced = {k: result[k] for k in ("migrated", "quarantined", "excluded")}
+    data_migrate.reverse(phase2_db.params(), migration())
+    fresh = data_migrate.run(phase2_db.params(), migration(), batch_size=500)
+    assert {k: fresh[k] for k in ("migrated", "quarantined", "excluded")} == synced
+    assert first["rows_read"] == 2000

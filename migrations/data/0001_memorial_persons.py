@@ -4,6 +4,8 @@ this environment has those columns), the contact and the member sponsor."""
 NAME = "0001_memorial_persons"
 LEGACY_TABLE = "bayview.memorials"
 KEY = "id"
+# Legacy rows changed after they were migrated are found by this column (set by a trigger or the app).
+UPDATED_AT = "updated_at"
 
 from cleaning import SELECT_COLUMNS, VALUES_COLUMNS, clean, named  # noqa: E402 - sibling module
 

@@ -3,6 +3,8 @@
 NAME = "0002_chapel_persons"
 LEGACY_TABLE = "crouse_chapel.service_applications"
 KEY = "id"
+# Legacy rows changed after they were migrated are found by this column (set by a trigger or the app).
+UPDATED_AT = "updated_at"
 
 from cleaning import SELECT_COLUMNS, VALUES_COLUMNS, named  # noqa: E402 - sibling module
 

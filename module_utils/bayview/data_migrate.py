@@ -30,8 +30,9 @@ from ansible.module_utils.bayview import db
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import sql
 
-CLASSIFY_AND_WRITE = """
-WITH cand AS ({candidates}),
+# The one definition of each candidate's outcome (used by batches, resyncs and dry runs).
+CLASSIFIED = """
+cand AS ({candidates}),
 cls AS (
     SELECT c.*,
            CASE WHEN c.has_data IS NOT TRUE THEN 'excluded'
@@ -43,11 +44,10 @@ cls AS (
                 WHEN c.death_date < c.birth_date THEN 'death date before birth date'
            END AS reason
       FROM cand c
-),
-numbered AS (
-    SELECT cls.*, nextval(pg_catalog.pg_get_serial_sequence('core.persons', 'id')) AS person_id
-      FROM cls WHERE outcome = 'migrated'
-),
+     WHERE %(ids)s::bigint[] IS NULL OR c.legacy_id = ANY(%(ids)s::bigint[])
+)"""
+
+INSERT_NEW_PERSONS = """
 persons AS (
     INSERT INTO core.persons (id, person_type, first_name, middle_name, last_name, maiden_name,
                               birth_date, death_date, email, phone, migration_source, migration_date)
@@ -66,7 +66,19 @@ quarantine AS (
     INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
     SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason, legacy_row FROM cls WHERE outcome = 'quarantined'
     RETURNING 1
-)
+)"""
+
+CLASSIFY_AND_WRITE = (
+    """
+WITH """
+    + CLASSIFIED
+    + """,
+numbered AS (
+    SELECT cls.*, nextval(pg_catalog.pg_get_serial_sequence('core.persons', 'id')) AS person_id
+      FROM cls WHERE outcome = 'migrated'
+),"""
+    + INSERT_NEW_PERSONS
+    + """
 SELECT (SELECT count(DISTINCT legacy_id) FROM cls),
        (SELECT count(*) FROM cls),
        (SELECT count(*) FROM persons),
@@ -75,24 +87,57 @@ SELECT (SELECT count(DISTINCT legacy_id) FROM cls),
        (SELECT count(*) FROM cls WHERE outcome = 'excluded'),
        (SELECT coalesce(sum(hashtext(legacy_id::text || role)), 0) FROM numbered)
 """
+)
 
 QUARANTINE_WHOLE_ROW = """
 INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
 SELECT %s, %s, t.{key}, 'row', %s, to_jsonb(t) FROM {table} t WHERE t.{key} = %s RETURNING 1
 """
 
-DRY_RUN = """
-WITH cand AS ({candidates}),
-cls AS (
-    SELECT c.legacy_id, c.role,
-           CASE WHEN c.has_data IS NOT TRUE THEN 'excluded'
-                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'quarantined: no usable name'
-                WHEN c.death_date < c.birth_date THEN 'quarantined: death date before birth date'
-                ELSE 'migrated' END AS outcome
-      FROM cand c
+DRY_RUN = (
+    "WITH "
+    + CLASSIFIED
+    + """
+SELECT outcome || coalesce(': ' || reason, ''), role, count(*), (array_agg(legacy_id ORDER BY legacy_id))[1:5]
+  FROM cls GROUP BY 1, 2 ORDER BY 1, 2"""
 )
-SELECT outcome, role, count(*), (array_agg(legacy_id ORDER BY legacy_id))[1:5] FROM cls GROUP BY 1, 2 ORDER BY 1, 2
-"""
+
+# A legacy row that changed after it was migrated: its persons are brought up to date in place
+# (ids stay stable), removed when their slot no longer yields a person, or created when it now does.
+RESYNC = (
+    "WITH "
+    + CLASSIFIED
+    + """,
+old AS (
+    SELECT l.person_id, l.legacy_id, l.role FROM core.person_legacy_links l
+     WHERE l.legacy_table = %(legacy_table)s AND l.data_migration = %(name)s AND l.legacy_id = ANY(%(ids)s::bigint[])
+),
+updated AS (
+    UPDATE core.persons p
+       SET person_type = cls.person_type, first_name = cls.first_name, middle_name = cls.middle_name,
+           last_name = cls.last_name, maiden_name = cls.maiden_name, birth_date = cls.birth_date,
+           death_date = cls.death_date, email = cls.email, phone = cls.phone, updated_at = now(), migration_date = now()
+      FROM old JOIN cls ON cls.legacy_id = old.legacy_id AND cls.role = old.role
+     WHERE p.id = old.person_id AND cls.outcome = 'migrated'
+    RETURNING 1
+),
+removed AS (
+    DELETE FROM core.persons p
+     USING old LEFT JOIN cls ON cls.legacy_id = old.legacy_id AND cls.role = old.role
+     WHERE p.id = old.person_id AND coalesce(cls.outcome, 'excluded') <> 'migrated'
+    RETURNING 1
+),
+numbered AS (
+    SELECT cls.*, nextval(pg_catalog.pg_get_serial_sequence('core.persons', 'id')) AS person_id
+      FROM cls
+     WHERE outcome = 'migrated'
+       AND NOT EXISTS (SELECT 1 FROM old WHERE old.legacy_id = cls.legacy_id AND old.role = cls.role)
+),"""
+    + INSERT_NEW_PERSONS
+    + """
+SELECT (SELECT count(DISTINCT legacy_id) FROM cls), (SELECT count(*) FROM updated),
+       (SELECT count(*) FROM removed), (SELECT count(*) FROM persons)"""
+)
 
 
 # Errors caused by a row's values. Anything else (lock timeout, cancel, lost connection) aborts
@@ -142,7 +187,7 @@ def dry_run(params: dict, migration: ModuleType) -> dict:
         checkpoint = status(conn, migration.NAME) if _has_checkpoints(conn) else {}
         lo = checkpoint.get("last_key", 0) if checkpoint.get("status") in ("running", "completed") else 0
         rows = conn.execute(
-            sql.SQL(DRY_RUN).format(candidates=cand), {"lo": lo, "hi": 2**62, "name": migration.NAME}
+            sql.SQL(DRY_RUN).format(candidates=cand), {"lo": lo, "hi": 2**62, "ids": None, "name": migration.NAME}
         ).fetchall()
     summary: dict[str, int] = {}
     details = []
@@ -188,7 +233,7 @@ def _checkpoint(conn, migration: ModuleType, legacy_total: int) -> dict:
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
     return conn.execute(
         sql.SQL(CLASSIFY_AND_WRITE).format(candidates=cand),
-        {"lo": lo, "hi": hi, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
+        {"lo": lo, "hi": hi, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
     ).fetchone()
 
 
@@ -354,6 +399,91 @@ def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0
                 [migration.NAME],
             )
         return {"data_migration": migration.NAME, "persons_removed": removed, "quarantine_removed": unquarantined}
+    finally:
+        if not conn.closed:
+            db.release_run_lock(conn)
+            conn.close()
+
+
+UNQUARANTINE = """
+DELETE FROM migration.quarantine WHERE data_migration = %s AND legacy_table = %s AND legacy_id = ANY(%s)
+"""
+
+# After a resync the counts are recounted from the links and the quarantine themselves.
+RECOUNT_AFTER_SYNC = """
+WITH n AS (
+    SELECT (SELECT count(*) FROM core.person_legacy_links l WHERE l.data_migration = %(name)s) AS migrated,
+           (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = %(name)s) AS quarantined
+)
+UPDATE migration.data_migration_checkpoints c
+   SET migrated = n.migrated, quarantined = n.quarantined, excluded = c.candidates - n.migrated - n.quarantined,
+       rows_resynced = c.rows_resynced + %(resynced)s, synced_until = %(until)s, updated_at = now()
+  FROM n WHERE c.data_migration = %(name)s
+"""
+
+
+def sync(
+    params: dict,
+    migration: ModuleType,
+    batch_size: int = 5000,
+    margin_seconds: int = 300,
+    lock_wait_seconds: float = 10.0,
+) -> dict:
+    """Incremental mode: migrate new legacy rows, then bring up to date the persons of legacy
+    rows updated since the last sync (by the migration's UPDATED_AT column).
+
+    synced_until stays `margin_seconds` behind the server's clock: a web request whose
+    transaction began earlier but committed later still gets picked up next time (resyncing
+    a row twice is harmless)."""
+    updated_at = getattr(migration, "UPDATED_AT", None)
+    if not updated_at:
+        raise RunbookError(
+            f"{migration.NAME} has no UPDATED_AT column to find changed rows by.", "add UPDATED_AT to it."
+        )
+    new_rows = run(params, migration, batch_size, None, lock_wait_seconds)  # new rows first
+    conn = db.connect(params)
+    try:
+        db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        cand = _candidates(conn, migration)
+        table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
+        last_key, since, started_at, until = conn.execute(
+            """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
+                 FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
+            [margin_seconds, migration.NAME],
+        ).fetchone()
+        since = since or started_at
+        cursor, resynced = 0, 0
+        while True:
+            with conn.transaction():
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        sql.SQL(
+                            "SELECT {k} FROM {t} WHERE {k} > %s AND {k} <= %s AND {c} > %s ORDER BY {k} LIMIT %s"
+                        ).format(k=key, t=table, c=changed),
+                        [cursor, last_key, since, batch_size],
+                    ).fetchall()
+                ]
+                if not ids:
+                    break
+                conn.execute(UNQUARANTINE, [migration.NAME, migration.LEGACY_TABLE, ids])
+                conn.execute(
+                    sql.SQL(RESYNC).format(candidates=cand),
+                    {
+                        "lo": ids[0] - 1,
+                        "hi": ids[-1],
+                        "ids": ids,
+                        "name": migration.NAME,
+                        "legacy_table": migration.LEGACY_TABLE,
+                    },
+                )
+                cursor, resynced = ids[-1], resynced + len(ids)
+        with conn.transaction():
+            conn.execute(RECOUNT_AFTER_SYNC, {"name": migration.NAME, "resynced": resynced, "until": until})
+        return status(conn, migration.NAME) | {
+            "resynced_this_run": resynced,
+            "batches_this_run": new_rows["batches_this_run"],
+        }
     finally:
         if not conn.closed:
             db.release_run_lock(conn)

@@ -1,0 +1,1 @@
+SELECT synced_until, rows_resynced FROM migration.data_migration_checkpoints WHERE false;
