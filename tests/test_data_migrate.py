@@ -231,3 +231,19 @@ def test_incremental_sync_picks_up_new_and_updated_rows_and_keeps_person_ids(pha
     fresh = data_migrate.run(phase2_db.params(), migration(), batch_size=500)
     assert {k: fresh[k] for k in ("migrated", "quarantined", "excluded")} == synced
     assert first["rows_read"] == 2000
+
+
+def test_the_dual_write_mode_is_stored_and_every_change_recorded(phase2_db):
+    from ansible.module_utils.bayview import dual_write
+    from ansible.module_utils.bayview.db import connect
+    from ansible.module_utils.bayview.errors import RunbookError
+
+    with connect(phase2_db.params()) as conn:
+        assert dual_write.get_mode(conn)["mode"] == "legacy-only"
+        before, after = dual_write.set_mode(conn, "dual", "Jane Operator", "Phase 2")
+        assert (before["mode"], after["mode"], after["changed_by"]) == ("legacy-only", "dual", "Jane Operator")
+        assert dual_write.set_mode(conn, "dual", "someone", "again") == (after, after)  # no change, no record
+        with pytest.raises(RunbookError, match="Unknown dual-write mode"):
+            dual_write.set_mode(conn, "both", "x", "")
+    history = phase2_db.query("SELECT old_mode, new_mode, changed_by, reason FROM migration.dual_write_mode_history")
+    assert history == [("legacy-only", "dual", "Jane Operator", "Phase 2")]

@@ -1,0 +1,83 @@
+#!/usr/bin/python
+"""Ansible module: read or set the dual-write mode stored in the database."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bayview_dual_write
+short_description: Set Bay View's dual-write mode (legacy-only, dual, modern-only), recorded
+description:
+  - The mode lives in C(migration.dual_write_mode), so every application reads the same switch.
+  - Changing it records who, when and why in C(migration.dual_write_mode_history). Setting the current mode
+    changes nothing. Check mode reports what would change; diff mode shows the mode before and after.
+version_added: "0.1.0"
+author: ["Bay View runbook team"]
+extends_documentation_fragment: [bayview_connection]
+options:
+  mode:
+    description: The mode to set; omit to only read it.
+    type: str
+    choices: [legacy-only, dual, modern-only]
+  reason:
+    description: Why the mode changes (kept in the history).
+    type: str
+    default: ""
+  operator:
+    description: Who changes it (defaults to the login name).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Switch on dual writes
+  ansible.legacy.bayview_dual_write:
+    connection: "{{ bayview_db_connection }}"
+    mode: dual
+    reason: Phase 2 parallel implementation
+"""
+
+RETURN = r"""
+before:
+  description: The mode (with who set it and when) before this task.
+  returned: always
+  type: dict
+after:
+  description: The mode after this task (the planned one in check mode).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.bayview import db, dual_write
+from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+
+def main() -> None:
+    module = new_module(
+        AnsibleModule,
+        {
+            "mode": {"type": "str", "choices": list(dual_write.MODES)},
+            "reason": {"type": "str", "default": ""},
+            "operator": {"type": "str"},
+        },
+    )
+    p = module.params
+
+    def action() -> None:
+        with db.connect(p) as conn:
+            before = dual_write.get_mode(conn)
+            if p["mode"] is None or p["mode"] == before["mode"]:
+                module.exit_json(changed=False, before=before, after=before)
+            if module.check_mode:
+                after = {**before, "mode": p["mode"]}
+            else:
+                before, after = dual_write.set_mode(conn, p["mode"], operator(module), p["reason"])
+        result = {"changed": True, "before": before, "after": after}
+        if module._diff:
+            result["diff"] = {"before": f"mode: {before['mode']}\n", "after": f"mode: {after['mode']}\n"}
+        module.exit_json(**result)
+
+    run_guarded(module, action, database=db.describe(p))
+
+
+if __name__ == "__main__":
+    main()

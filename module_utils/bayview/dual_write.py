@@ -1,0 +1,42 @@
+"""The dual-write mode, stored in the database so every application reads the same switch.
+
+legacy-only  applications write the legacy schemas only (today);
+dual         the legacy write is the source of truth and always commits; the modern write
+             follows in a savepoint and a failure there is logged as a discrepancy;
+modern-only  after the cutover.
+Changing it records who, when and why (migration.dual_write_mode_history).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from ansible.module_utils.bayview.errors import RunbookError
+
+MODES = ("legacy-only", "dual", "modern-only")
+
+
+def get_mode(conn: psycopg.Connection) -> dict:
+    row = conn.execute("SELECT mode, changed_at::text, changed_by, reason FROM migration.dual_write_mode").fetchone()
+    if row is None:
+        raise RunbookError("The dual-write mode is not set up.", "apply the Phase 2 migrations first.")
+    return dict(zip(("mode", "changed_at", "changed_by", "reason"), row, strict=True))
+
+
+def set_mode(conn: psycopg.Connection, mode: str, by: str, reason: str) -> tuple[dict, dict]:
+    """Set the mode (recorded); returns (before, after). Setting the current mode changes nothing."""
+    if mode not in MODES:
+        raise RunbookError(f"Unknown dual-write mode {mode!r}.", f"use one of: {', '.join(MODES)}.")
+    with conn.transaction():
+        before = get_mode(conn)
+        if before["mode"] == mode:
+            return before, before
+        conn.execute(
+            "UPDATE migration.dual_write_mode SET mode = %s, changed_at = now(), changed_by = %s, reason = %s",
+            [mode, by, reason],
+        )
+        conn.execute(
+            "INSERT INTO migration.dual_write_mode_history (old_mode, new_mode, changed_by, reason) "
+            "VALUES (%s, %s, %s, %s)",
+            [before["mode"], mode, by, reason],
+        )
+        return before, get_mode(conn)
