@@ -48,7 +48,7 @@ rehearsal-stop: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --offline -q playbooks roles molecule
+	$(BIN)/ansible-lint --offline -q playbooks roles molecule inventories
 
 unit: venv
 	$(BIN)/pytest -m "not molecule"

@@ -374,7 +374,7 @@ FROM generate_series(1, 50) g;
 
 
 def _quote_array(values: list[str]) -> str:
-    return sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(sql.Literal(v) for v in values)).as_string(None)
+    return _array(values).as_string(None)
 
 
 def load(

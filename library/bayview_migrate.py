@@ -123,8 +123,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.bayview import db, migrate
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
 
-NEW_SCHEMAS = ["core", "property", "education", "events", "recreation", "finance"]
-
 
 def main() -> None:
     module = new_module(
@@ -160,17 +158,6 @@ def main() -> None:
         )
         after = outcome.ledger_after
         remaining = sorted(int(v) for v, r in after.items() if r["status"] == "applied")
-        conn = db.connect(p)
-        try:
-            present = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%s) ORDER BY 1",
-                    [NEW_SCHEMAS],
-                ).fetchall()
-            ]
-        finally:
-            conn.close()
         changed = outcome.plan.changes if module.check_mode else outcome.changed
         result = {
             "changed": changed,
@@ -182,7 +169,7 @@ def main() -> None:
             "version_before": outcome.plan.current_version,
             "version_after": outcome.plan.target_version if module.check_mode else _contiguous(remaining),
             "remaining_versions": remaining,
-            "new_schemas_present": present,
+            "new_schemas_present": outcome.new_schemas_present,
         }
         if module._diff:
             result["diff"] = {

@@ -7,7 +7,7 @@ KEY = "id"
 # Legacy rows changed after they were migrated are found by this column (set by a trigger or the app).
 UPDATED_AT = "updated_at"
 
-from cleaning import SELECT_COLUMNS, VALUES_COLUMNS, clean, named  # noqa: E402 - sibling module
+from cleaning import candidates_query, clean, named  # noqa: E402 - sibling module
 
 
 def person(role: str, prefix: str) -> str:
@@ -35,12 +35,4 @@ def candidates_sql(columns: set[str]) -> str:
         rows.append(person("second_person", "second_"))
     rows.append(named("contact", "contact", "m.contact_name", "m.contact_email", "m.contact_phone"))
     rows.append(named("member_sponsor", "member", "m.member_name"))
-    values = ",\n               ".join(rows)
-    return f"""
-        SELECT m.id AS legacy_id, {SELECT_COLUMNS}, to_jsonb(m) AS legacy_row
-          FROM bayview.memorials AS m
-         CROSS JOIN LATERAL (VALUES
-               {values}
-         ) AS {VALUES_COLUMNS}
-         WHERE m.id > %(lo)s AND m.id <= %(hi)s
-    """
+    return candidates_query("bayview.memorials", "m", rows)

@@ -46,3 +46,16 @@ COLUMNS = [
 ]
 VALUES_COLUMNS = f"r({', '.join(COLUMNS)})"
 SELECT_COLUMNS = ", ".join(f"r.{c}" for c in COLUMNS)
+
+
+def candidates_query(table: str, alias: str, rows: list[str]) -> str:
+    """One candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]."""
+    values = ",\n               ".join(rows)
+    return f"""
+        SELECT {alias}.id AS legacy_id, {SELECT_COLUMNS}, to_jsonb({alias}) AS legacy_row
+          FROM {table} AS {alias}
+         CROSS JOIN LATERAL (VALUES
+               {values}
+         ) AS {VALUES_COLUMNS}
+         WHERE {alias}.id > %(lo)s AND {alias}.id <= %(hi)s
+    """

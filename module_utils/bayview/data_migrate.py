@@ -211,23 +211,11 @@ def _checkpoint(conn, migration: ModuleType, legacy_total: int) -> dict:
                              ELSE migration.data_migration_checkpoints.status END""",
         [migration.NAME, migration.LEGACY_TABLE, legacy_total],
     )
-    row = conn.execute(
-        """SELECT last_key, rows_read, candidates, migrated, quarantined, excluded, batches, checksum, status
-             FROM migration.data_migration_checkpoints WHERE data_migration = %s FOR UPDATE""",
-        [migration.NAME],
-    ).fetchone()
-    keys = (
-        "last_key",
-        "rows_read",
-        "candidates",
-        "migrated",
-        "quarantined",
-        "excluded",
-        "batches",
-        "checksum",
-        "status",
+    # Lock the row: a second runner's batch waits here instead of interleaving.
+    conn.execute(
+        "SELECT 1 FROM migration.data_migration_checkpoints WHERE data_migration = %s FOR UPDATE", [migration.NAME]
     )
-    return dict(zip(keys, row, strict=True))
+    return status(conn, migration.NAME)
 
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:

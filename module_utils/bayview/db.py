@@ -8,6 +8,7 @@ formats (TimeZone, DateStyle) so content hashes are comparable across runs and h
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -165,8 +166,6 @@ def retry_on_lock_timeout(
 
 def libpq_env(params: dict, dbname: str | None = None) -> dict[str, str]:
     """Environment for pg_dump/pg_restore: credentials travel here, never on the command line."""
-    import os
-
     c = params["connection"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(

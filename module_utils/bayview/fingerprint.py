@@ -91,7 +91,7 @@ SELECT 'function', pg_catalog.format('%%I.%%I(%%s)', ns.nspname, p.proname,
 """
 
 TABLES_SQL = """
-SELECT n.nspname, c.relname
+SELECT n.nspname, c.relname, pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int AS pages
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p')
    AND (n.nspname = ANY(%(schemas)s)
@@ -136,7 +136,7 @@ def take_in_snapshot(conn: psycopg.Connection, scope: str = "full") -> dict:
     """The same, inside the caller's (REPEATABLE READ) transaction, e.g. one shared with pg_dump."""
     items = catalog(conn)
     tables: dict[str, dict] = {}
-    for schema, table in conn.execute(TABLES_SQL, PARAMS).fetchall():
+    for schema, table, _pages in conn.execute(TABLES_SQL, PARAMS).fetchall():
         name = f"{schema}.{table}"
         if scope == "full":
             tables[name] = table_content(conn, schema, table)
@@ -234,13 +234,7 @@ def take_parallel(conn_factory, scope: str = "full", workers: int = 2, split_min
 
     with conn_factory() as conn:
         items = catalog(conn)
-        tables = conn.execute(
-            TABLES_SQL.replace(
-                "SELECT n.nspname, c.relname",
-                "SELECT n.nspname, c.relname, pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int",
-            ),
-            PARAMS,
-        ).fetchall()
+        tables = conn.execute(TABLES_SQL, PARAMS).fetchall()
     if scope != "full":
         return _assemble(scope, items, {f"{s}.{t}": {"rows": None, "content": None} for s, t, _ in tables})
     tasks = []

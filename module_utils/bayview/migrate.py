@@ -22,8 +22,11 @@ from pathlib import Path
 import psycopg
 from ansible.module_utils.bayview import db, fingerprint, ledger
 from ansible.module_utils.bayview.errors import RunbookError
-from ansible.module_utils.bayview.migration_files import Migration, load_migrations
+from ansible.module_utils.bayview.migration_files import Migration, last_version_of_phase, load_migrations
 from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS, PROTECTED_TABLES, check_sql
+
+# The schemas of the new design (`migration` is the tool's own and outlives every rollback).
+NEW_SCHEMAS = ("core", "property", "education", "events", "recreation", "finance")
 
 RUNTIME_WRITES_SQL = """
 SELECT pg_catalog.format('%%I.%%I', schemaname, relname), n_tup_ins, n_tup_upd, n_tup_del
@@ -256,6 +259,7 @@ class Outcome:
     accepted: list[int] = field(default_factory=list)
     ledger_before: dict = field(default_factory=dict)
     ledger_after: dict = field(default_factory=dict)
+    new_schemas_present: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -276,8 +280,6 @@ def run(
     lock_attempts: int = 5,
 ) -> Outcome:
     """Bring the database to target_version (or the last version of target_phase)."""
-    from ansible.module_utils.bayview.migration_files import last_version_of_phase
-
     migrations = load_migrations(migrations_dir)
     check_files(migrations)
     if target_version is None:
@@ -301,6 +303,7 @@ def run(
         outcome = Outcome(plan=plan, ledger_before={v: r.as_dict() for v, r in rows.items()})
         if check_mode:
             outcome.ledger_after = _planned_ledger(rows, plan)
+            outcome.new_schemas_present = _new_schemas_present(conn)
             return outcome
         ledger.bootstrap(conn, by, run_id)
         for m in plan.to_accept:
@@ -314,11 +317,19 @@ def run(
             ms = rollback_one(conn, m, by, run_id, catalog_before, lock_attempts)
             outcome.rolled_back.append({"version": m.version, "name": m.name, "execution_ms": ms})
         outcome.ledger_after = {v: r.as_dict() for v, r in ledger.read(conn).items()}
+        outcome.new_schemas_present = _new_schemas_present(conn)
         return outcome
     finally:
         if not conn.closed:
             db.release_run_lock(conn)
             conn.close()
+
+
+def _new_schemas_present(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%s) ORDER BY 1", [list(NEW_SCHEMAS)]
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _planned_ledger(rows: dict[int, ledger.LedgerRow], plan: Plan) -> dict:

@@ -15,11 +15,11 @@ from pathlib import Path
 import psycopg
 from ansible.module_utils.bayview import db, ledger
 from ansible.module_utils.bayview.errors import RunbookError
-from ansible.module_utils.bayview.migrate import check_files
+from ansible.module_utils.bayview.migrate import NEW_SCHEMAS, check_files
 from ansible.module_utils.bayview.migration_files import Migration, load_migrations
 from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS
 
-TARGET_SCHEMAS = ("core", "property", "education", "events", "recreation", "finance", "migration")
+TARGET_SCHEMAS = (*NEW_SCHEMAS, "migration")
 OLDEST_SUPPORTED_SERVER = 13
 
 
@@ -161,17 +161,18 @@ def check_blocking_sessions(conn: psycopg.Connection, idle_seconds: int, active_
 
 def check_legacy_columns(conn: psycopg.Connection, migrations: list[Migration]) -> Check:
     """The legacy columns each migration relies on (its `requires:` header) must exist."""
+    needed = sorted({f"{schema}.{table}" for m in migrations for schema, table, _ in m.requires})
+    existing: dict[str, set[str]] = {}
+    for name, column in conn.execute(
+        """SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns
+            WHERE table_schema || '.' || table_name = ANY(%s)""",
+        [needed],
+    ).fetchall():
+        existing.setdefault(name, set()).add(column)
     missing = []
     for m in migrations:
         for schema, table, columns in m.requires:
-            present = {
-                r[0]
-                for r in conn.execute(
-                    """SELECT column_name FROM information_schema.columns
-                        WHERE table_schema = %s AND table_name = %s""",
-                    [schema, table],
-                ).fetchall()
-            }
+            present = existing.get(f"{schema}.{table}", set())
             if not present:
                 missing.append(f"{m.label} needs table {schema}.{table}, which this database does not have")
                 continue

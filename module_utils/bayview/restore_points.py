@@ -281,10 +281,7 @@ def restore(
             + (f", then swap it in as {live}" if confirm else "")
         )
         return {"restore_point": manifest["id"], "restored_database": None, "steps": steps, "swapped": False}
-    with db.connect(params) as conn:
-        owner = conn.execute(
-            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database()"
-        ).fetchone()[0]
+    owner = _database_owner(params)
     started = time.monotonic()
     _restore_into(admin, store, manifest, target, owner, pg_restore)
     steps.append(f"3. Restored into new database {target} in {time.monotonic() - started:.1f}s")
@@ -302,8 +299,21 @@ def restore(
     return {**result, "swapped": True, "previous_database": kept, "restored_database": live}
 
 
+def _database_owner(params: dict) -> str:
+    """Owner of the live database: a restored copy gets the same owner."""
+    with db.connect(params) as conn:
+        return conn.execute(
+            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database()"
+        ).fetchone()[0]
+
+
+def _maintenance(admin: dict) -> dict:
+    """The admin connection, pointed at the `postgres` database (to create, rename or drop others)."""
+    return db.with_database(admin, "postgres")
+
+
 def _swap(admin: dict, live: str, restored: str, kept: str) -> None:
-    maintenance = db.with_database(admin, admin["connection"].get("maintenance_db") or "postgres")
+    maintenance = _maintenance(admin)
     with db.connect(maintenance) as conn:
         ident = sql.Identifier
         try:
@@ -338,17 +348,14 @@ def drill(params: dict, admin: dict, store, pg_restore: str = "pg_restore") -> d
     manifest = find(store, live, "latest")
     verify(store, manifest, pg_restore)
     scratch = f"{live[:40]}_drill_{_stamp()}"
-    with db.connect(params) as conn:
-        owner = conn.execute(
-            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database()"
-        ).fetchone()[0]
+    owner = _database_owner(params)
     started = time.monotonic()
     try:
         _restore_into(admin, store, manifest, scratch, owner, pg_restore)
         seconds = time.monotonic() - started
         _fingerprint_matches(admin, scratch, manifest)
     finally:
-        maintenance = db.with_database(admin, admin["connection"].get("maintenance_db") or "postgres")
+        maintenance = _maintenance(admin)
         with db.connect(maintenance) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
     return {"restore_point": manifest["id"], "seconds_to_restore": round(seconds, 2), "scratch_database": scratch}
