@@ -10,13 +10,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import ansible.module_utils
-
-ROOT = Path(__file__).resolve().parent.parent
-ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
-
-from bayview_runbook import legacy_sample  # noqa: E402
-from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster  # noqa: E402
+from bayview_runbook import legacy_sample
+from bayview_runbook.engine import ROOT  # also makes the engine importable
+from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 
 
 @contextlib.contextmanager

@@ -13,19 +13,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import ansible.module_utils
 import psycopg
 import pytest
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-# The engine is imported as ansible.module_utils.bayview, exactly as the modules import it.
-ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
-
-from bayview_runbook import legacy_sample  # noqa: E402
-from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster  # noqa: E402
-
-MIGRATIONS = ROOT / "sql" / "migrations"
+from bayview_runbook import legacy_sample
+from bayview_runbook.engine import ROOT
+from bayview_runbook.engine import SQL_MIGRATIONS as MIGRATIONS
+from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 TEMPLATE_ROWS = 2000
 
 

@@ -107,8 +107,7 @@ def test_sigkill_in_the_middle_of_a_batch_resumes_with_no_duplicate_and_no_gap(p
     data_migrate.run(phase2_db.params(), migration(), batch_size=250, max_batches=2)  # committed progress
     script = tmp_path / "runner.py"
     script.write_text(
-        "import sys, ansible.module_utils as m\n"
-        f"m.__path__.append({str(ROOT / 'module_utils')!r})\n"
+        "import bayview_runbook.engine\n"
         "from ansible.module_utils.bayview import data_migrate\n"
         f"params = {phase2_db.params()!r}\n"
         "params['lock_timeout_ms'] = 120000\n"
@@ -207,8 +206,14 @@ def test_incremental_sync_picks_up_new_and_updated_rows_and_keeps_person_ids(pha
             "INSERT INTO bayview.memorials (submission_id, first_name, last_name, contact_name) "
             "VALUES ('MG-new-1', 'New', 'Arrival', 'Jo Contact'), ('MG-new-2', '', '', '')"
         )
+        app.execute("DELETE FROM bayview.attachments WHERE memorial_id = 10")
+        app.execute("DELETE FROM bayview.memorial_payments WHERE memorial_id = 10")
+        app.execute("DELETE FROM bayview.memorials WHERE id = 10")
+    assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = 10") > 0
     result = data_migrate.sync(phase2_db.params(), migration(), batch_size=500, margin_seconds=0)
-    assert result["resynced_this_run"] >= 3 and result["rows_read"] == 2002
+    assert result["resynced_this_run"] >= 3 and result["rows_read"] == 2001
+    assert result["deleted_rows_persons_removed"] > 0
+    assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = 10") == 0
     assert result["migrated"] + result["quarantined"] + result["excluded"] == result["candidates"]
     q = phase2_db.scalar
     assert q("SELECT person_id FROM core.person_legacy_links WHERE legacy_id = 7 AND role = 'deceased'") == person_of_7

@@ -65,6 +65,7 @@ links AS (
 quarantine AS (
     INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
     SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason, legacy_row FROM cls WHERE outcome = 'quarantined'
+    ON CONFLICT ON CONSTRAINT quarantine_once DO NOTHING
     RETURNING 1
 )"""
 
@@ -75,17 +76,21 @@ WITH """
     + """,
 numbered AS (
     SELECT cls.*, nextval(pg_catalog.pg_get_serial_sequence('core.persons', 'id')) AS person_id
-      FROM cls WHERE outcome = 'migrated'
+      FROM cls
+     WHERE outcome = 'migrated'
+       -- already written by the dual-write manager: counted as migrated, not written twice
+       AND NOT EXISTS (SELECT 1 FROM core.person_legacy_links l
+                        WHERE l.legacy_table = %(legacy_table)s AND l.legacy_id = cls.legacy_id AND l.role = cls.role)
 ),"""
     + INSERT_NEW_PERSONS
     + """
 SELECT (SELECT count(DISTINCT legacy_id) FROM cls),
        (SELECT count(*) FROM cls),
-       (SELECT count(*) FROM persons),
-       (SELECT count(*) FROM links),
-       (SELECT count(*) FROM quarantine),
+       (SELECT count(*) FROM cls WHERE outcome = 'migrated'),
+       (SELECT count(*) FROM cls WHERE outcome = 'quarantined'),
        (SELECT count(*) FROM cls WHERE outcome = 'excluded'),
-       (SELECT coalesce(sum(hashtext(legacy_id::text || role)), 0) FROM numbered)
+       (SELECT count(*) FROM persons) - (SELECT count(*) FROM links),
+       (SELECT coalesce(sum(hashtext(legacy_id::text || role)), 0) FROM cls WHERE outcome = 'migrated')
 """
 )
 
@@ -175,7 +180,7 @@ def _legacy_columns(conn: psycopg.Connection, legacy_table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _candidates(conn, migration: ModuleType) -> sql.Composable:
+def candidates_sql_for(conn, migration: ModuleType) -> sql.Composable:
     return sql.SQL(migration.candidates_sql(_legacy_columns(conn, migration.LEGACY_TABLE)))
 
 
@@ -183,7 +188,7 @@ def dry_run(params: dict, migration: ModuleType) -> dict:
     """What a run would migrate, quarantine and exclude from its checkpoint on, with sample
     legacy ids; writes nothing."""
     with db.connect(params) as conn:
-        cand = _candidates(conn, migration)
+        cand = candidates_sql_for(conn, migration)
         checkpoint = status(conn, migration.NAME) if _has_checkpoints(conn) else {}
         lo = checkpoint.get("last_key", 0) if checkpoint.get("status") in ("running", "completed") else 0
         rows = conn.execute(
@@ -239,7 +244,7 @@ def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]
                 sql.SQL(QUARANTINE_WHOLE_ROW).format(key=sql.Identifier(migration.KEY), table=table),
                 [migration.NAME, migration.LEGACY_TABLE, reason, key],
             ).fetchall()
-            result = (1, len(roles), 0, 0, len(roles), 0, 0)
+            result = (1, len(roles), 0, len(roles), 0, 0, 0)
         totals = [a + b for a, b in zip(totals, result, strict=True)]
     return tuple(totals)
 
@@ -257,7 +262,7 @@ def run(
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
-        cand = _candidates(conn, migration)
+        cand = candidates_sql_for(conn, migration)
         table, key = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY)
         legacy_total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
         started, batches_now, written_now = time.monotonic(), 0, 0
@@ -288,10 +293,10 @@ def run(
                 except ROW_ERRORS:
                     # Something in the rows themselves: find and quarantine it, row by row.
                     result = _write_row_by_row(conn, migration, cand, batch_keys)
-                rows, candidates, persons, links, quarantined, excluded, batch_sum = result
-                if persons != links:
+                rows, candidates, migrated, quarantined, excluded, unlinked, batch_sum = result
+                if unlinked:
                     raise RunbookError(
-                        f"{migration.NAME}: {persons} persons but {links} links in one batch.",
+                        f"{migration.NAME}: persons and links written differ by {unlinked} in one batch.",
                         "report this; nothing of the batch was kept.",
                     )
                 checksum = hashlib.sha256(f"{cp['checksum']}{hi}{batch_sum}".encode()).hexdigest()
@@ -310,7 +315,7 @@ def run(
                         hi,
                         rows,
                         candidates,
-                        persons,
+                        migrated,
                         quarantined,
                         excluded,
                         checksum,
@@ -397,17 +402,82 @@ UNQUARANTINE = """
 DELETE FROM migration.quarantine WHERE data_migration = %s AND legacy_table = %s AND legacy_id = ANY(%s)
 """
 
-# After a resync the counts are recounted from the links and the quarantine themselves.
+
+def resync_rows(conn: psycopg.Connection, migration: ModuleType, cand: sql.Composable, ids: list[int]) -> tuple:
+    """Bring the new schema up to date with these legacy rows as they are now, inside the
+    caller's transaction: the one transform shared by the incremental sync and the dual-write
+    manager. A row that no longer exists loses its persons and quarantine entries."""
+    conn.execute(UNQUARANTINE, [migration.NAME, migration.LEGACY_TABLE, ids])
+    return conn.execute(
+        sql.SQL(RESYNC).format(candidates=cand),
+        {
+            "lo": min(ids) - 1,
+            "hi": max(ids),
+            "ids": ids,
+            "name": migration.NAME,
+            "legacy_table": migration.LEGACY_TABLE,
+        },
+    ).fetchone()
+
+
+# Legacy rows the application deleted: their persons and quarantine entries go too.
+REMOVE_DELETED = """
+WITH gone_persons AS (
+    DELETE FROM core.persons p USING core.person_legacy_links l
+     WHERE l.person_id = p.id AND l.data_migration = %(name)s
+       AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = l.legacy_id)
+    RETURNING 1
+), gone_quarantine AS (
+    DELETE FROM migration.quarantine q
+     WHERE q.data_migration = %(name)s AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = q.legacy_id)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone_persons), (SELECT count(*) FROM gone_quarantine)
+"""
+
+# After a sync the counts are recounted from the legacy table, the links and the quarantine.
+# Every legacy row yields the same number of candidates (one per role), except a row
+# quarantined whole after an unforeseen error, which counts as one. Rows past the checkpoint
+# (written meanwhile by the dual-write manager) are counted by the batch that reaches them.
 RECOUNT_AFTER_SYNC = """
 WITH n AS (
-    SELECT (SELECT count(*) FROM core.person_legacy_links l WHERE l.data_migration = %(name)s) AS migrated,
-           (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = %(name)s) AS quarantined
+    SELECT (SELECT count(*) FROM {table} t WHERE t.{key} <= c.last_key) AS rows_read,
+           (SELECT count(*) FROM core.person_legacy_links l
+             WHERE l.data_migration = %(name)s AND l.legacy_id <= c.last_key) AS migrated,
+           (SELECT count(*) FROM migration.quarantine q
+             WHERE q.data_migration = %(name)s AND q.legacy_id <= c.last_key) AS quarantined,
+           (SELECT count(*) FROM migration.quarantine q
+             WHERE q.data_migration = %(name)s AND q.legacy_id <= c.last_key AND q.role = 'row') AS whole
+      FROM migration.data_migration_checkpoints c WHERE c.data_migration = %(name)s
+), recounted AS (
+    SELECT n.*, (n.rows_read - n.whole) * %(per_row)s + n.whole AS candidates FROM n
 )
 UPDATE migration.data_migration_checkpoints c
-   SET migrated = n.migrated, quarantined = n.quarantined, excluded = c.candidates - n.migrated - n.quarantined,
+   SET rows_read = r.rows_read, candidates = r.candidates, migrated = r.migrated, quarantined = r.quarantined,
+       excluded = r.candidates - r.migrated - r.quarantined,
        rows_resynced = c.rows_resynced + %(resynced)s, synced_until = %(until)s, updated_at = now()
-  FROM n WHERE c.data_migration = %(name)s
+  FROM recounted r WHERE c.data_migration = %(name)s
 """
+
+OPEN_DISCREPANCIES = """
+SELECT DISTINCT legacy_id FROM migration.dual_write_discrepancies
+ WHERE legacy_table = %s AND resolved_at IS NULL ORDER BY 1 LIMIT %s
+"""
+RESOLVE_DISCREPANCIES = """
+UPDATE migration.dual_write_discrepancies SET resolved_at = now()
+ WHERE legacy_table = %s AND legacy_id = ANY(%s) AND resolved_at IS NULL
+"""
+
+
+def _candidates_per_row(conn, name: str) -> int:
+    rows_read, candidates, whole = conn.execute(
+        """SELECT c.rows_read, c.candidates,
+                  (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = c.data_migration
+                      AND q.role = 'row')
+             FROM migration.data_migration_checkpoints c WHERE c.data_migration = %s""",
+        [name],
+    ).fetchone()
+    return (candidates - whole) // (rows_read - whole) if rows_read > whole else 0
 
 
 def sync(
@@ -417,8 +487,10 @@ def sync(
     margin_seconds: int = 300,
     lock_wait_seconds: float = 10.0,
 ) -> dict:
-    """Incremental mode: migrate new legacy rows, then bring up to date the persons of legacy
-    rows updated since the last sync (by the migration's UPDATED_AT column).
+    """Incremental mode, in four steps: migrate new legacy rows; repair the rows the dual-write
+    manager logged as discrepancies; bring up to date the persons of legacy rows updated since
+    the last sync (by the migration's UPDATED_AT column); remove what deleted rows produced.
+    The counts are then recounted.
 
     synced_until stays `margin_seconds` behind the server's clock: a web request whose
     transaction began earlier but committed later still gets picked up next time (resyncing
@@ -432,14 +504,26 @@ def sync(
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
-        cand = _candidates(conn, migration)
+        cand = candidates_sql_for(conn, migration)
         table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
+        per_row = _candidates_per_row(conn, migration.NAME)
         last_key, since, started_at, until = conn.execute(
             """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
                  FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
             [margin_seconds, migration.NAME],
         ).fetchone()
         since = since or started_at
+
+        repaired = 0
+        while True:
+            with conn.transaction():
+                ids = [r[0] for r in conn.execute(OPEN_DISCREPANCIES, [migration.LEGACY_TABLE, batch_size])]
+                if not ids:
+                    break
+                resync_rows(conn, migration, cand, ids)
+                conn.execute(RESOLVE_DISCREPANCIES, [migration.LEGACY_TABLE, ids])
+                repaired += len(ids)
+
         cursor, resynced = 0, 0
         while True:
             with conn.transaction():
@@ -454,22 +538,22 @@ def sync(
                 ]
                 if not ids:
                     break
-                conn.execute(UNQUARANTINE, [migration.NAME, migration.LEGACY_TABLE, ids])
-                conn.execute(
-                    sql.SQL(RESYNC).format(candidates=cand),
-                    {
-                        "lo": ids[0] - 1,
-                        "hi": ids[-1],
-                        "ids": ids,
-                        "name": migration.NAME,
-                        "legacy_table": migration.LEGACY_TABLE,
-                    },
-                )
+                resync_rows(conn, migration, cand, ids)
                 cursor, resynced = ids[-1], resynced + len(ids)
+
         with conn.transaction():
-            conn.execute(RECOUNT_AFTER_SYNC, {"name": migration.NAME, "resynced": resynced, "until": until})
+            persons_removed, quarantine_removed = conn.execute(
+                sql.SQL(REMOVE_DELETED).format(table=table, key=key), {"name": migration.NAME}
+            ).fetchone()
+            conn.execute(
+                sql.SQL(RECOUNT_AFTER_SYNC).format(table=table, key=key),
+                {"name": migration.NAME, "resynced": resynced, "until": until, "per_row": per_row},
+            )
         return status(conn, migration.NAME) | {
             "resynced_this_run": resynced,
+            "discrepancies_repaired": repaired,
+            "deleted_rows_persons_removed": persons_removed,
+            "deleted_rows_quarantine_removed": quarantine_removed,
             "batches_this_run": new_rows["batches_this_run"],
         }
     finally:
