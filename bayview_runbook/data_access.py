@@ -29,9 +29,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from bayview_runbook.engine import DATA_MIGRATIONS
-from ansible.module_utils.bayview import data_migrate, dual_write  # isort: skip (after the engine path)
-from ansible.module_utils.bayview.errors import RunbookError  # isort: skip
+from bayview_runbook.engine import DATA_MIGRATIONS, RunbookError, data_migrate, dual_write
 
 PERSON_COLUMNS = (
     "id",
@@ -210,7 +208,8 @@ class DualWriteManager:
     def _modern_write(self, migration, table: str, operation: str, legacy_id: int) -> None:
         try:
             with self.conn.transaction():  # a SAVEPOINT: its failure cannot undo the legacy write
-                data_migrate.resync_rows(self.conn, migration, data_migrate.candidates_sql_for(self.conn, migration), [legacy_id])
+                candidates = data_migrate.candidates_sql_for(self.conn, migration)
+                data_migrate.resync_rows(self.conn, migration, candidates, [legacy_id])
         except psycopg.Error as exc:
             if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.UNKNOWN:
                 raise  # the connection itself is gone: nothing was committed, the caller must retry

@@ -15,3 +15,18 @@ SQL_MIGRATIONS = ROOT / "sql" / "migrations"
 
 if str(MODULE_UTILS) not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(MODULE_UTILS))
+
+# The engine modules the package uses, imported once the path above is set.
+from ansible.module_utils.bayview import data_migrate, db, dual_write  # noqa: E402
+from ansible.module_utils.bayview.errors import RunbookError  # noqa: E402
+
+__all__ = [
+    "DATA_MIGRATIONS",
+    "MODULE_UTILS",
+    "ROOT",
+    "SQL_MIGRATIONS",
+    "RunbookError",
+    "data_migrate",
+    "db",
+    "dual_write",
+]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bayview_runbook import legacy_sample
-from bayview_runbook.engine import ROOT  # also makes the engine importable
+from bayview_runbook.engine import ROOT  # noqa: F401 - re-exported; also makes the engine importable
 from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 
 

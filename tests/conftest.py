@@ -21,6 +21,7 @@ from bayview_runbook import legacy_sample
 from bayview_runbook.engine import ROOT
 from bayview_runbook.engine import SQL_MIGRATIONS as MIGRATIONS
 from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
+
 TEMPLATE_ROWS = 2000
 
 

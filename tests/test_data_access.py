@@ -31,7 +31,9 @@ def dual_db(legacy_db):
 def test_dual_write_creates_exactly_what_the_migration_would(dual_db):
     with dual_db.connect(APP_ROLE) as app:
         manager = DualWriteManager(app)
-        new_id = manager.insert(MEMORIALS, {"first_name": " Ada ", "last_name": "Lovelace", "contact_name": "Jo Bloggs"})
+        new_id = manager.insert(
+            MEMORIALS, {"first_name": " Ada ", "last_name": "Lovelace", "contact_name": "Jo Bloggs"}
+        )
         source, people = BridgeAdapter(app).people(MEMORIALS, new_id)
         assert source == "modern"
         assert {(p["role"], p["first_name"], p["last_name"]) for p in people} == {
@@ -73,11 +75,14 @@ def test_the_legacy_row_survives_a_failing_modern_write_and_the_sync_repairs_it(
     result = data_migrate.sync(dual_db.params(), data_migrate.load(DATA_MIGRATIONS, NAME), margin_seconds=3600)
     assert result["discrepancies_repaired"] == 1
     assert dual_db.scalar("SELECT count(*) FROM migration.dual_write_discrepancies WHERE resolved_at IS NULL") == 0
-    assert dual_db.scalar(
-        "SELECT p.last_name FROM core.persons p JOIN core.person_legacy_links l ON l.person_id = p.id "
-        "WHERE l.legacy_id = %s AND l.role = 'deceased'",
-        [new_id],
-    ) == "Hopper"
+    assert (
+        dual_db.scalar(
+            "SELECT p.last_name FROM core.persons p JOIN core.person_legacy_links l ON l.person_id = p.id "
+            "WHERE l.legacy_id = %s AND l.role = 'deceased'",
+            [new_id],
+        )
+        == "Hopper"
+    )
 
 
 def test_the_stored_mode_decides_what_is_written(dual_db):
@@ -93,9 +98,8 @@ def test_the_stored_mode_decides_what_is_written(dual_db):
             manager.insert("bayview.attachments", {"file_name": "x"})
     with connect(dual_db.params()) as conn:
         dual_write.set_mode(conn, "modern-only", "test", "cutover")
-    with dual_db.connect(APP_ROLE) as app:
-        with pytest.raises(RunbookError, match="frozen after the cutover"):
-            DualWriteManager(app).insert(MEMORIALS, {"first_name": "Too", "last_name": "Late"})
+    with dual_db.connect(APP_ROLE) as app, pytest.raises(RunbookError, match="frozen after the cutover"):
+        DualWriteManager(app).insert(MEMORIALS, {"first_name": "Too", "last_name": "Late"})
     assert dual_db.scalar("SELECT count(*) FROM bayview.memorials WHERE last_name = 'Late'") == 0
     assert dual_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = %s", [new_id]) == 0
 
