@@ -32,7 +32,9 @@ options:
     description:
       - C(migrated) runs it from its checkpoint to the end of the legacy table.
       - C(synced) is the incremental mode while the web application keeps writing. It migrates new rows,
-        then brings up to date, in place, the persons of legacy rows updated since the last sync.
+        repairs the rows the dual-write manager logged as discrepancies, brings up to date, in place,
+        the persons of legacy rows updated since the last sync, and removes what deleted legacy rows
+        produced; then it recounts.
       - C(reversed) removes what it created.
     type: str
     choices: [migrated, synced, reversed]
@@ -115,7 +117,16 @@ def main() -> None:
                 checkpoint = data_migrate.sync(
                     p, migration, p["batch_size"], p["sync_margin_seconds"], p["lock_wait_seconds"]
                 )
-                changed = checkpoint["resynced_this_run"] > 0 or checkpoint["batches_this_run"] > 0
+                changed = any(
+                    checkpoint[k] > 0
+                    for k in (
+                        "resynced_this_run",
+                        "batches_this_run",
+                        "discrepancies_repaired",
+                        "deleted_rows_persons_removed",
+                        "deleted_rows_quarantine_removed",
+                    )
+                )
                 module.exit_json(changed=changed, checkpoint=checkpoint)
             checkpoint = data_migrate.run(p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"])
             module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
