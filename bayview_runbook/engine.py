@@ -17,7 +17,7 @@ if str(MODULE_UTILS) not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(MODULE_UTILS))
 
 # The engine modules the package uses, imported once the path above is set.
-from ansible.module_utils.bayview import data_migrate, db, dual_write  # noqa: E402
+from ansible.module_utils.bayview import data_migrate, db, dual_write, migrate, validate  # noqa: E402
 from ansible.module_utils.bayview.errors import RunbookError  # noqa: E402
 
 __all__ = [
@@ -29,4 +29,6 @@ __all__ = [
     "data_migrate",
     "db",
     "dual_write",
+    "migrate",
+    "validate",
 ]

@@ -65,3 +65,10 @@ def report(name: str, measured: float, baseline: float, baseline_name: str, targ
         f"(target <= {target:.2f}) {'PASS' if ok else 'FAIL'}"
     )
     return ok
+
+
+def report_at_least(name: str, ratio: float, target: float, what: str) -> bool:
+    """A ratio that must reach the target (e.g. a throughput ratio)."""
+    ok = ratio >= target
+    print(f"{name}: {what} ratio {ratio:.2f} (target >= {target:g}) {'PASS' if ok else 'FAIL'}")
+    return ok
