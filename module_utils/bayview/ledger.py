@@ -10,6 +10,10 @@ Tables:
   migration.runbook_ledger_events  append-only history: applied, rolled_back, failed, …
   migration.runbook_fingerprints   legacy fingerprints taken before and after each run
   migration.runbook_runs           one row per playbook run (phase, rollback, …)
+  migration.runbook_events         events the runbook emitted (phase started, rollback, …)
+  migration.runbook_notifications  their deliveries to webhooks and by email
+  migration.phase_gates            each phase's success criteria, evidence and sign-off
+  migration.performance_baselines  timings of representative legacy queries (Phase 1)
 """
 
 from __future__ import annotations
@@ -72,6 +76,46 @@ CREATE TABLE IF NOT EXISTS migration.runbook_runs (
     version_before  integer,
     version_after   integer,
     details         jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS migration.runbook_events (
+    id          bigserial PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    event_type  text NOT NULL,
+    summary     text NOT NULL,
+    details     jsonb NOT NULL DEFAULT '{}',
+    run_id      text
+);
+CREATE TABLE IF NOT EXISTS migration.runbook_notifications (
+    id         bigserial PRIMARY KEY,
+    event_id   bigint NOT NULL REFERENCES migration.runbook_events (id),
+    channel    text NOT NULL CHECK (channel IN ('webhook', 'email')),
+    name       text,
+    target     text NOT NULL,
+    status     text NOT NULL CHECK (status IN ('delivered', 'pending', 'failed')),
+    attempts   integer NOT NULL,
+    last_error text,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS migration.phase_gates (
+    id            bigserial PRIMARY KEY,
+    phase         integer NOT NULL,
+    run_id        text NOT NULL,
+    passed        boolean NOT NULL,
+    criteria      jsonb NOT NULL,
+    evidence      jsonb NOT NULL DEFAULT '{}',
+    restore_point text,
+    recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    signed_off_by text,
+    signed_off_at timestamptz,
+    signoff_kind  text CHECK (signoff_kind IN ('operator', 'automatic (local rehearsal)'))
+);
+CREATE TABLE IF NOT EXISTS migration.performance_baselines (
+    id           bigserial PRIMARY KEY,
+    run_id       text,
+    taken_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    query_name   text NOT NULL,
+    query_sha256 text NOT NULL,
+    milliseconds numeric NOT NULL
 );
 """
 

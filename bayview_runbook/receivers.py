@@ -1,0 +1,74 @@
+"""Real notification receivers on 127.0.0.1 for rehearsals and tests: an HTTP server that takes
+webhook POSTs (Slack-style) and an SMTP server (aiosmtpd). Both keep what they received, and
+the HTTP one can be told to fail its next requests, like a webhook service having a bad minute."""
+
+from __future__ import annotations
+
+import json
+import threading
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bayview_runbook.localpg import free_port
+
+
+class HttpReceiver:
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.fail_next = 0  # the next N requests get a 503
+        self.down_paths: set[str] = set()  # these paths get a 503 until removed
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.fail_next > 0 or self.path in receiver.down_paths:
+                    receiver.fail_next = max(receiver.fail_next - 1, 0)
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                receiver.received.append({"path": self.path, "json": json.loads(body)})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hooks/T000/B000/secret-token") -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+    def texts(self) -> list[str]:
+        return [r["json"]["text"] for r in self.received]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpReceiver:
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+                receiver.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def subjects(self) -> list[str]:
+        return [m["Subject"] for m in self.messages]
+
+    def stop(self) -> None:
+        self.controller.stop()
