@@ -64,7 +64,9 @@ links AS (
 ),
 quarantine AS (
     INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
-    SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason, legacy_row FROM cls WHERE outcome = 'quarantined'
+    SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason,
+           (SELECT to_jsonb(t) FROM {legacy} t WHERE t.{key} = cls.legacy_id)  -- only for the few quarantined
+      FROM cls WHERE outcome = 'quarantined'
     ON CONFLICT ON CONSTRAINT quarantine_once DO NOTHING
     RETURNING 1
 )"""
@@ -84,8 +86,7 @@ numbered AS (
 ),"""
     + INSERT_NEW_PERSONS
     + """
-SELECT (SELECT count(DISTINCT legacy_id) FROM cls),
-       (SELECT count(*) FROM cls),
+SELECT (SELECT count(*) FROM cls),
        (SELECT count(*) FROM cls WHERE outcome = 'migrated'),
        (SELECT count(*) FROM cls WHERE outcome = 'quarantined'),
        (SELECT count(*) FROM cls WHERE outcome = 'excluded'),
@@ -181,7 +182,15 @@ def _legacy_columns(conn: psycopg.Connection, legacy_table: str) -> set[str]:
 
 
 def candidates_sql_for(conn, migration: ModuleType) -> sql.Composable:
+    """The migration's candidates query for the legacy columns this environment has."""
     return sql.SQL(migration.candidates_sql(_legacy_columns(conn, migration.LEGACY_TABLE)))
+
+
+def statement(template: str, cand: sql.Composable, migration: ModuleType) -> sql.Composed:
+    """One of the statements above, completed for this migration."""
+    return sql.SQL(template).format(
+        candidates=cand, legacy=sql.SQL(migration.LEGACY_TABLE), key=sql.Identifier(migration.KEY)
+    )
 
 
 def dry_run(params: dict, migration: ModuleType) -> dict:
@@ -224,15 +233,16 @@ def _checkpoint(conn, migration: ModuleType, legacy_total: int) -> dict:
 
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
+    """(candidates, migrated, quarantined, excluded, persons without a link, checksum part)."""
     return conn.execute(
-        sql.SQL(CLASSIFY_AND_WRITE).format(candidates=cand),
+        statement(CLASSIFY_AND_WRITE, cand, migration),
         {"lo": lo, "hi": hi, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
     ).fetchone()
 
 
 def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]:
     """Slow path for a batch that failed: each legacy row in its own savepoint."""
-    totals = [0, 0, 0, 0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0, 0]
     for key in keys:
         try:
             with conn.transaction():
@@ -244,7 +254,7 @@ def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]
                 sql.SQL(QUARANTINE_WHOLE_ROW).format(key=sql.Identifier(migration.KEY), table=table),
                 [migration.NAME, migration.LEGACY_TABLE, reason, key],
             ).fetchall()
-            result = (1, len(roles), 0, len(roles), 0, 0, 0)
+            result = (len(roles), 0, len(roles), 0, 0, 0)
         totals = [a + b for a, b in zip(totals, result, strict=True)]
     return tuple(totals)
 
@@ -293,7 +303,8 @@ def run(
                 except ROW_ERRORS:
                     # Something in the rows themselves: find and quarantine it, row by row.
                     result = _write_row_by_row(conn, migration, cand, batch_keys)
-                rows, candidates, migrated, quarantined, excluded, unlinked, batch_sum = result
+                candidates, migrated, quarantined, excluded, unlinked, batch_sum = result
+                rows = len(batch_keys)
                 if unlinked:
                     raise RunbookError(
                         f"{migration.NAME}: persons and links written differ by {unlinked} in one batch.",
@@ -409,7 +420,7 @@ def resync_rows(conn: psycopg.Connection, migration: ModuleType, cand: sql.Compo
     manager. A row that no longer exists loses its persons and quarantine entries."""
     conn.execute(UNQUARANTINE, [migration.NAME, migration.LEGACY_TABLE, ids])
     return conn.execute(
-        sql.SQL(RESYNC).format(candidates=cand),
+        statement(RESYNC, cand, migration),
         {
             "lo": min(ids) - 1,
             "hi": max(ids),
