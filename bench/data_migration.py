@@ -120,8 +120,8 @@ def run() -> bool:
         started = time.perf_counter()
         with conn.transaction():
             conn.execute(
-                psycopg.sql.SQL(data_migrate.CLASSIFY_AND_WRITE).format(
-                    candidates=data_migrate.candidates_sql_for(conn, migration)
+                data_migrate.statement(
+                    data_migrate.CLASSIFY_AND_WRITE, data_migrate.candidates_sql_for(conn, migration), migration
                 ),
                 {"lo": 0, "hi": 2**31 - 1, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
             )

@@ -23,7 +23,7 @@ options:
   state:
     description: What to do.
     type: str
-    choices: [create, list, verify, prune, restore, drill]
+    choices: [create, list, verify, prune, restore, drill, rehearse_rollback]
     required: true
   store:
     description: C(s3://bucket/prefix) or C(file:///absolute/path).
@@ -78,6 +78,20 @@ options:
     description: pg_restore to use (not older than the server).
     type: str
     default: pg_restore
+  migrations_dir:
+    description: The versioned SQL migrations (rehearse_rollback).
+    type: path
+  phase:
+    description: The phase whose migrations the rollback rehearsal applies and rolls back.
+    type: int
+  data_migrations:
+    description: Data migrations the rollback rehearsal runs and reverses on the scratch copy.
+    type: list
+    elements: str
+    default: []
+  data_migrations_dir:
+    description: The directory of the data migration modules.
+    type: path
   run_id:
     description: Run id from bayview_run_record.
     type: str
@@ -131,11 +145,15 @@ drill:
   description: Restore point drilled and seconds to restore.
   returned: when state is drill
   type: dict
+rehearsal:
+  description: The rollback rehearsal on a scratch copy (what was applied, reversed and rolled back; seconds).
+  returned: when state is rehearse_rollback
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, restore_points
-from ansible.module_utils.bayview.module_support import new_module, run_guarded
+from ansible.module_utils.bayview import data_migrate, db, restore_points
+from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
 from ansible.module_utils.bayview.stores import open_store
 
 
@@ -155,7 +173,7 @@ def main() -> None:
         {
             "state": {
                 "type": "str",
-                "choices": ["create", "list", "verify", "prune", "restore", "drill"],
+                "choices": ["create", "list", "verify", "prune", "restore", "drill", "rehearse_rollback"],
                 "required": True,
             },
             "store": {"type": "str", "required": True},
@@ -172,7 +190,12 @@ def main() -> None:
             "pg_dump_path": {"type": "str", "default": "pg_dump"},
             "pg_restore_path": {"type": "str", "default": "pg_restore"},
             "run_id": {"type": "str", "default": ""},
+            "migrations_dir": {"type": "path"},
+            "phase": {"type": "int"},
+            "data_migrations": {"type": "list", "elements": "str", "default": []},
+            "data_migrations_dir": {"type": "path"},
         },
+        required_if=[("state", "rehearse_rollback", ("migrations_dir", "phase"))],
     )
     p = module.params
 
@@ -204,7 +227,21 @@ def main() -> None:
             )
             module.exit_json(changed=not module.check_mode, steps=result["steps"], restore_point=result)
         if module.check_mode:
-            module.exit_json(changed=False, msg="a drill is skipped in check mode")
+            module.exit_json(changed=False, msg=f"the {state} is skipped in check mode")
+        if state == "rehearse_rollback":
+            data = [data_migrate.load(p["data_migrations_dir"], n) for n in p["data_migrations"]]
+            rehearsal = restore_points.rehearse_rollback(
+                p,
+                admin,
+                store,
+                p["restore_point"],
+                p["migrations_dir"],
+                p["phase"],
+                data,
+                operator(module),
+                p["run_id"],
+            )
+            module.exit_json(changed=False, rehearsal=rehearsal)
         module.exit_json(changed=False, drill=restore_points.drill(p, admin, store, p["pg_restore_path"]))
 
     run_guarded(module, action, database=db.describe(p), store=p["store"])

@@ -361,6 +361,69 @@ def drill(params: dict, admin: dict, store, pg_restore: str = "pg_restore") -> d
     return {"restore_point": manifest["id"], "seconds_to_restore": round(seconds, 2), "scratch_database": scratch}
 
 
+def rehearse_rollback(
+    params: dict,
+    admin: dict,
+    store,
+    rp_id: str,
+    migrations_dir,
+    phase: int,
+    data_migrations: list,
+    by: str,
+    run_id: str,
+    pg_restore: str = "pg_restore",
+) -> dict:
+    """Proof that the way back works before production is touched: restore the restore point into
+    a scratch database, apply this phase's migrations there (and run, then reverse, its data
+    migrations), roll the migrations back, and compare the legacy fingerprint and the ledger
+    version with what the restore point held. The scratch database is always dropped."""
+    from ansible.module_utils.bayview import data_migrate, migrate  # here: they import this module's peers
+
+    live = params["connection"]["dbname"]
+    manifest = find(store, live, rp_id)
+    scratch = f"{live[:40]}_rehearsal_{_stamp()}"
+    started = time.monotonic()
+    try:
+        _restore_into(admin, store, manifest, scratch, _database_owner(params), pg_restore)
+        on_scratch = db.with_database(params, scratch)
+        with db.connect(on_scratch) as conn:
+            before = fingerprint.take(conn)
+            version_before = ledger.current_version(ledger.read(conn)) if ledger.exists(conn) else 0
+        forward = migrate.run(on_scratch, migrations_dir, None, phase, by, run_id, check_mode=False)
+        exercised = []
+        for migration in data_migrations:
+            ran = data_migrate.run(on_scratch, migration)
+            reversed_ = data_migrate.reverse(on_scratch, migration)
+            exercised.append({"data_migration": migration.NAME, "migrated": ran["migrated"], **reversed_})
+        back = migrate.run(on_scratch, migrations_dir, version_before, None, by, run_id, check_mode=False)
+        with db.connect(on_scratch) as conn:
+            differences = fingerprint.differences(before, fingerprint.take(conn))
+            version_after = ledger.current_version(ledger.read(conn))
+    finally:
+        with db.connect(_maintenance(admin)) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+    problems = list(differences)
+    if version_after != version_before:
+        problems.append(f"the ledger is at version {version_after} after the rollback, not {version_before}")
+    undone = [x for x in exercised if x["persons_removed"] != x["migrated"]]
+    problems += [f"reverse of {x['data_migration']} removed {x['persons_removed']} of {x['migrated']}" for x in undone]
+    if problems:
+        raise RunbookError(
+            f"The rollback rehearsal on a scratch copy of {rp_id} failed: {'; '.join(problems)}.",
+            "do not run this phase on production; keep this output and fix the down migrations first.",
+        )
+    return {
+        "restore_point": manifest["id"],
+        "scratch_database": scratch,
+        "applied": [a["version"] for a in forward.applied],
+        "rolled_back": [r["version"] for r in back.rolled_back],
+        "data_migrations_reversed": exercised,
+        "version": version_before,
+        "legacy_unchanged": True,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+
+
 def prune(store, database: str, keep: int, pg_restore: str, grace_minutes: int, check_mode: bool) -> dict:
     """Keep the newest `keep` per label; never the newest verified one; clear leftovers."""
     if keep < 1:

@@ -1,0 +1,145 @@
+"""Phase gates: each phase's success criteria, checked and stored with their evidence, and the
+sign-off that lets the next phase start (migration.phase_gates, which survives any rollback).
+
+A phase refuses to start unless the previous phase's latest gate passed and was signed off.
+Sign-off is a person (`signoff_by`), recorded with the time, the evidence and the restore
+point. Automatic sign-off exists for rehearsals only: it is refused for any database that is
+not on this machine (loopback or a local socket), so production can never sign itself off.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+from ansible.module_utils.bayview.errors import RunbookError
+
+LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "")
+
+GATE_COLUMNS = (
+    "id, phase, run_id, passed, criteria, evidence, restore_point, recorded_at::text, signed_off_by, "
+    "signed_off_at::text, signoff_kind"
+)
+GATE_KEYS = (
+    "id",
+    "phase",
+    "run_id",
+    "passed",
+    "criteria",
+    "evidence",
+    "restore_point",
+    "recorded_at",
+    "signed_off_by",
+    "signed_off_at",
+    "signoff_kind",
+)
+
+
+def latest(conn: psycopg.Connection, phase: int) -> dict | None:
+    if not conn.execute("SELECT to_regclass('migration.phase_gates') IS NOT NULL").fetchone()[0]:
+        return None
+    row = conn.execute(
+        f"SELECT {GATE_COLUMNS} FROM migration.phase_gates WHERE phase = %s ORDER BY id DESC LIMIT 1", [phase]
+    ).fetchone()
+    return dict(zip(GATE_KEYS, row, strict=True)) if row else None
+
+
+def all_latest(conn: psycopg.Connection) -> list[dict]:
+    """The latest gate of every phase (for status)."""
+    return [g for g in (latest(conn, phase) for phase in range(1, 6)) if g]
+
+
+def require_previous(conn: psycopg.Connection, phase: int) -> dict | None:
+    """Refuse (RunbookError) unless phase - 1 passed and was signed off; returns that gate."""
+    if phase <= 1:
+        return None
+    previous = latest(conn, phase - 1)
+    if previous is None:
+        raise RunbookError(
+            f"Phase {phase} cannot start: Phase {phase - 1} has no recorded gate.",
+            f"run playbooks/phase{phase - 1}.yml first.",
+        )
+    if not previous["passed"]:
+        failed = [c["name"] for c in previous["criteria"] if not c["passed"]]
+        raise RunbookError(
+            f"Phase {phase} cannot start: Phase {phase - 1} did not pass (run {previous['run_id']}, "
+            f"failed: {', '.join(failed) or 'see its run record'}).",
+            f"fix that and run playbooks/phase{phase - 1}.yml again.",
+        )
+    if not previous["signed_off_by"]:
+        raise RunbookError(
+            f"Phase {phase} cannot start: Phase {phase - 1} passed (run {previous['run_id']}) "
+            "but nobody signed it off.",
+            f"review its run report, then: ansible-playbook playbooks/signoff.yml -e phase={phase - 1} "
+            f'-e signoff_by="Your Name"',
+        )
+    return previous
+
+
+def _signoff_kind(host: str, signoff_by: str | None, auto: bool) -> tuple[str | None, str | None]:
+    if signoff_by:
+        return signoff_by, "operator"
+    if auto:
+        if host not in LOCAL_HOSTS and not host.startswith("/"):
+            raise RunbookError(
+                f"Automatic sign-off is for local rehearsals only, and {host} is not this machine.",
+                'sign off as a person: -e signoff_by="Your Name" (set bayview_auto_signoff: false here).',
+            )
+        return "automatic (local rehearsal)", "automatic (local rehearsal)"
+    return None, None
+
+
+def record(
+    conn: psycopg.Connection,
+    host: str,
+    phase: int,
+    run_id: str,
+    criteria: list[dict],
+    evidence: dict,
+    restore_point: str | None,
+    signoff_by: str | None,
+    auto_signoff: bool,
+) -> dict:
+    """Store the gate; sign it off at once when it passed and someone (or a rehearsal) signs."""
+    passed = all(bool(c["passed"]) for c in criteria)
+    by, kind = _signoff_kind(host, signoff_by, auto_signoff) if passed else (None, None)
+    with conn.transaction():
+        gate_id = conn.execute(
+            """INSERT INTO migration.phase_gates (phase, run_id, passed, criteria, evidence, restore_point,
+                   signed_off_by, signed_off_at, signoff_kind)
+               VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s,
+                       CASE WHEN %s::text IS NULL THEN NULL ELSE now() END, %s)
+               RETURNING id""",
+            [
+                phase,
+                run_id,
+                passed,
+                json.dumps(criteria, default=str),
+                json.dumps(evidence, default=str),
+                restore_point,
+                by,
+                by,
+                kind,
+            ],
+        ).fetchone()[0]
+    gate = latest(conn, phase)
+    assert gate["id"] == gate_id
+    return gate
+
+
+def sign_off(conn: psycopg.Connection, phase: int, signoff_by: str) -> tuple[dict, bool]:
+    """Sign the latest gate of a phase; (gate, changed). Refuses a gate that did not pass."""
+    gate = latest(conn, phase)
+    if gate is None or not gate["passed"]:
+        raise RunbookError(
+            f"Phase {phase} has no passed gate to sign off.", f"run playbooks/phase{phase}.yml until it passes."
+        )
+    if gate["signed_off_by"]:
+        return gate, False
+    with conn.transaction():
+        conn.execute(
+            "UPDATE migration.phase_gates SET signed_off_by = %s, signed_off_at = now(), signoff_kind = 'operator' "
+            "WHERE id = %s",
+            [signoff_by, gate["id"]],
+        )
+    return latest(conn, phase), True
