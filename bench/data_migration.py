@@ -123,7 +123,14 @@ def run() -> bool:
                 data_migrate.statement(
                     data_migrate.CLASSIFY_AND_WRITE, data_migrate.candidates_sql_for(conn, migration), migration
                 ),
-                {"lo": 0, "hi": 2**31 - 1, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
+                {
+                    "lo": 0,
+                    "hi": 2**31 - 1,
+                    "ids": None,
+                    "name": migration.NAME,
+                    "legacy_table": migration.LEGACY_TABLE,
+                    "range_has_links": False,  # an empty target, as the batches find it
+                },
             )
         plain = time.perf_counter() - started
         _empty_target(conn)

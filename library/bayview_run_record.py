@@ -45,6 +45,34 @@ options:
   records_dir:
     description: Directory for the JSON run record.
     type: path
+  tags:
+    description: The tags the playbook ran with (recorded).
+    type: list
+    elements: str
+    default: []
+  runbook_version:
+    description: Version of the runbook (recorded).
+    type: str
+    default: ""
+  audit_store:
+    description:
+      - Restore-point store (C(s3://…) or C(file://…)) that also keeps a copy of the finished record under
+        C(audit/<database>/), so the audit trail survives a restore of the database.
+    type: str
+  s3_endpoint_url:
+    description: Endpoint of a non-AWS S3 service.
+    type: str
+  s3_region:
+    description: Region of the bucket.
+    type: str
+  s3_sse:
+    description: Server-side encryption of the audit copy.
+    type: str
+    choices: [AES256, "aws:kms", none]
+    default: AES256
+  s3_kms_key_id:
+    description: KMS key id when O(s3_sse=aws:kms).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -67,6 +95,7 @@ record:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.bayview import db, run_record
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+from ansible.module_utils.bayview.stores import open_store
 
 
 def main() -> None:
@@ -81,6 +110,13 @@ def main() -> None:
             "status": {"type": "str", "choices": ["succeeded", "failed"], "default": "succeeded"},
             "details": {"type": "dict", "default": {}},
             "records_dir": {"type": "path"},
+            "tags": {"type": "list", "elements": "str", "default": []},
+            "runbook_version": {"type": "str", "default": ""},
+            "audit_store": {"type": "str"},
+            "s3_endpoint_url": {"type": "str"},
+            "s3_region": {"type": "str"},
+            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
+            "s3_kms_key_id": {"type": "str"},
         },
         required_if=[("state", "finished", ["run"])],
     )
@@ -89,8 +125,13 @@ def main() -> None:
     def action() -> None:
         if p["state"] == "started":
             record = run_record.start(p, p["playbook"], p["phase"], operator(module), module.check_mode)
+            record.update(tags=p["tags"], runbook_version=p["runbook_version"])
         else:
             record = run_record.finish(p, p["run"], p["status"], p["details"], p["records_dir"])
+            if p["audit_store"]:
+                s3 = (p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+                store = open_store(p["audit_store"], *s3)
+                record = run_record.write_audit(store, record)
         module.exit_json(changed=False, record=record)
 
     run_guarded(module, action, database=db.describe(p))

@@ -27,7 +27,7 @@ def ledger(db):
 def test_phase1_applies_then_second_run_changes_nothing(legacy_db, tmp_path):
     first = run_playbook(legacy_db, "phase1.yml", records_dir=tmp_path)
     assert first.returncode == 0, first.output
-    assert first.changed == 2  # the restore point and the migrations
+    assert first.changed == 1  # the migrations (a restore point is a copy in the store, not a change)
     assert set(legacy_db.schemas()) >= NEW_SCHEMAS
     assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied")]
     assert legacy_db.scalar("SELECT count(*) FROM migration.memorial_persons") >= 2000
@@ -65,7 +65,7 @@ def test_rollback_to_baseline_leaves_legacy_byte_identical_and_no_new_schema(leg
     assert len(events) == 1
 
     again = run_playbook(legacy_db, "phase1.yml")
-    assert again.returncode == 0 and again.changed == 2
+    assert again.returncode == 0 and again.changed == 1
     history = legacy_db.query("SELECT action, count(*) FROM migration.runbook_ledger_events GROUP BY 1 ORDER BY 1")
     assert ("applied", 8) in history and ("rolled_back", 4) in history
 
@@ -88,28 +88,21 @@ def test_check_mode_plans_and_changes_nothing(legacy_db):
     assert legacy_db.scalar("SELECT to_regclass('migration.runbook_ledger')") is None
 
 
-def test_concurrent_run_waits_then_fails_naming_the_holder(legacy_db, migrations_copy):
-    add_migration(migrations_copy, 5, "slow", *SLOW_MIGRATION)
-    cmd, env = playbook_command(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def test_concurrent_run_waits_then_fails_naming_the_holder(legacy_db):
+    from ansible.module_utils.bayview import db
+
+    holder = db.connect({**legacy_db.params(), "application_name": "another-runbook-run"})
     try:
-        _wait_for_sleeping_migration(legacy_db)
-        second = run_playbook(
-            legacy_db,
-            "phase1.yml",
-            "-e",
-            f"bayview_migrations_dir={migrations_copy}",
-            "-e",
-            "bayview_lock_wait_seconds=1",
-        )
+        db.acquire_run_lock(holder, "test")
+        second = run_playbook(legacy_db, "phase1.yml", "-e", "bayview_lock_wait_seconds=1")
         assert second.returncode != 0
-        assert "holds the migration lock" in second.stdout and "pid " in second.stdout
-        out, _ = first.communicate(timeout=120)
-        assert first.returncode == 0, out
+        assert "holds the migration lock" in second.stdout and "another-runbook-run" in second.stdout
+        assert ledger(legacy_db) == []  # it waited, then changed nothing
     finally:
-        first.kill()
-    assert ledger(legacy_db)[-1] == (5, "applied")
-    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_ledger_events WHERE action = 'applied'") == 5
+        holder.close()
+    again = run_playbook(legacy_db, "phase1.yml")
+    assert again.returncode == 0, again.output
+    assert ledger(legacy_db)[-1] == (4, "applied")
 
 
 def _wait_for_sleeping_migration(db, timeout: float = 60) -> int:
@@ -204,8 +197,10 @@ def test_failing_verify_leaves_no_trace(legacy_db, migrations_copy):
     result = run_playbook(legacy_db, "phase1.yml", "-e", f"bayview_migrations_dir={migrations_copy}")
     assert result.returncode != 0
     assert "its verify step failed" in result.stdout
+    # The rollback rehearsal on the scratch copy met it first: production was never touched.
+    assert "Rehearse the rollback on a scratch copy" in result.stdout
     assert legacy_db.scalar("SELECT to_regclass('core.half')") is None
-    assert ledger(legacy_db) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied"), (5, "failed")]
+    assert ledger(legacy_db) == []
     assert legacy_db.scalar("SELECT status FROM migration.runbook_runs ORDER BY started_at DESC LIMIT 1") == "failed"
 
 
@@ -246,6 +241,10 @@ def test_the_password_never_appears_in_output_or_records(legacy_db, tmp_path):
         f"bayview_db_password={password}",
         "-e",
         "bayview_db_passfile=",
+        "-e",
+        "bayview_admin_db_password=",
+        "-e",
+        f"bayview_admin_db_passfile={legacy_db.cluster.passfile}",  # the superuser's, for the scratch copy
         records_dir=tmp_path,
     )
     assert result.returncode == 0, result.output[-3000:]

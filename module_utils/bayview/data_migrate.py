@@ -81,8 +81,10 @@ numbered AS (
       FROM cls
      WHERE outcome = 'migrated'
        -- already written by the dual-write manager: counted as migrated, not written twice
-       AND NOT EXISTS (SELECT 1 FROM core.person_legacy_links l
-                        WHERE l.legacy_table = %(legacy_table)s AND l.legacy_id = cls.legacy_id AND l.role = cls.role)
+       -- (looked up only when the batch's key range has links at all: usually it has none)
+       AND (NOT %(range_has_links)s OR NOT EXISTS (
+               SELECT 1 FROM core.person_legacy_links l
+                WHERE l.legacy_table = %(legacy_table)s AND l.legacy_id = cls.legacy_id AND l.role = cls.role))
 ),"""
     + INSERT_NEW_PERSONS
     + """
@@ -234,9 +236,21 @@ def _checkpoint(conn, migration: ModuleType, legacy_total: int) -> dict:
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
     """(candidates, migrated, quarantined, excluded, persons without a link, checksum part)."""
+    range_has_links = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM core.person_legacy_links WHERE legacy_table = %s "
+        "AND legacy_id > %s AND legacy_id <= %s)",
+        [migration.LEGACY_TABLE, lo, hi],
+    ).fetchone()[0]
     return conn.execute(
         statement(CLASSIFY_AND_WRITE, cand, migration),
-        {"lo": lo, "hi": hi, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE},
+        {
+            "lo": lo,
+            "hi": hi,
+            "ids": None,
+            "name": migration.NAME,
+            "legacy_table": migration.LEGACY_TABLE,
+            "range_has_links": range_has_links,
+        },
     ).fetchone()
 
 

@@ -372,6 +372,8 @@ def rehearse_rollback(
     by: str,
     run_id: str,
     pg_restore: str = "pg_restore",
+    accept_changed: list[int] | None = None,
+    accept_reason: str = "",
 ) -> dict:
     """Proof that the way back works before production is touched: restore the restore point into
     a scratch database, apply this phase's migrations there (and run, then reverse, its data
@@ -385,11 +387,19 @@ def rehearse_rollback(
     started = time.monotonic()
     try:
         _restore_into(admin, store, manifest, scratch, _database_owner(params), pg_restore)
+        with db.connect(_maintenance(admin)) as conn:  # database-level grants are not in a dump
+            conn.execute(
+                sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+                    sql.Identifier(scratch), sql.Identifier(params["connection"]["user"])
+                )
+            )
         on_scratch = db.with_database(params, scratch)
         with db.connect(on_scratch) as conn:
             before = fingerprint.take(conn)
             version_before = ledger.current_version(ledger.read(conn)) if ledger.exists(conn) else 0
-        forward = migrate.run(on_scratch, migrations_dir, None, phase, by, run_id, check_mode=False)
+        forward = migrate.run(
+            on_scratch, migrations_dir, None, phase, by, run_id, False, accept_changed or [], accept_reason
+        )
         exercised = []
         for migration in data_migrations:
             ran = data_migrate.run(on_scratch, migration)
@@ -422,6 +432,70 @@ def rehearse_rollback(
         "legacy_unchanged": True,
         "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def export_new_design(params: dict, store, schemas: list[str], pg_dump: str = "pg_dump") -> dict:
+    """A portable export of the new design into the store (exports/<database>/<id>/): its schema
+    as plain SQL, its data as a custom-format dump (both without owners or grants, so they load
+    into any PostgreSQL), and a manifest with the sha256 of each file and the row count of each
+    table, written last. All of it from one snapshot."""
+    store.check()
+    database = params["connection"]["dbname"]
+    export_id = new_id("export")
+    prefix = f"exports/{database}/{export_id}/"
+    conn = db.connect(params)
+    server_version = conn.info.server_version
+    try:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            snapshot = conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()[0]
+            present = [
+                r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [schemas])
+            ]
+            if not present:
+                raise RunbookError(f"None of {', '.join(schemas)} exists in {database}.", "run the phases first.")
+            tables = {}
+            for schema, table in conn.execute(
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) ORDER BY 1, 2", [present]
+            ).fetchall():
+                query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+                tables[f"{schema}.{table}"] = conn.execute(query).fetchone()[0]
+            files = {}
+            for name, fmt in (
+                ("schema.sql", ["--schema-only", "--format=plain"]),
+                ("data.pgcustom", ["--format=custom"]),
+            ):
+                args = [pg_dump, *fmt, "--no-owner", "--no-privileges", f"--snapshot={snapshot}", "--no-password"]
+                args += [f"--schema={schema}" for schema in present]
+                with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+                    if subprocess.run(args, stdout=out, stderr=err, env=db.libpq_env(params)).returncode != 0:
+                        raise RunbookError(
+                            f"pg_dump for the export failed: {_stderr_tail(err)}.", "fix what pg_dump reports."
+                        )
+                    out.seek(0)
+                    sha = hashlib.sha256()
+
+                    def chunks(handle=out, digest=sha):
+                        while data := handle.read(CHUNK_SIZE):
+                            digest.update(data)
+                            yield data
+
+                    size = store.upload_stream(prefix + name, chunks())
+                files[name] = {"sha256": sha.hexdigest(), "bytes": size}
+    finally:
+        conn.close()
+    manifest = {
+        "id": export_id,
+        "database": database,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "server_version": server_version,
+        "schemas": present,
+        "files": files,
+        "tables": tables,
+        "load_with": "psql -f schema.sql, then pg_restore --data-only --no-owner -d <target> data.pgcustom",
+    }
+    store.put_small(prefix + "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
+    return {**manifest, "location": f"{store.url.rstrip('/')}/{prefix}"}
 
 
 def prune(store, database: str, keep: int, pg_restore: str, grace_minutes: int, check_mode: bool) -> dict:

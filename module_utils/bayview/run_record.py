@@ -90,3 +90,15 @@ def write_json(records_dir: Path, record: dict) -> Path:
     os.chmod(tmp, 0o640)
     os.replace(tmp, target)
     return target
+
+
+def write_audit(store, record: dict) -> dict:
+    """The audit copy of a finished record, beside the restore points (audit/<database>/...), so
+    it survives a restore of the database. A store that fails is noted, never fatal."""
+    database = record.get("database", "unknown").split("/")[-1]
+    key = f"audit/{database}/{record['run_id']}-{Path(record['playbook']).stem}.json"
+    try:
+        store.put_small(key, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+        return {**record, "audit_file": f"{store.url.rstrip('/')}/{key}"}
+    except Exception as exc:  # noqa: BLE001 - the run's result must not depend on the audit copy
+        return {**record, "audit_error": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,76 @@
+#!/usr/bin/python
+"""Ansible module: the state of a Bay View database target, and the thresholds that stop a phase."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bayview_status
+short_description: Read the state of a Bay View database target; stop when error rates exceed thresholds
+description:
+  - Returns the ledger, the latest gate of each phase, the dual-write mode, the data migration checkpoints, the
+    number of open dual-write discrepancies and the runbook sessions running (and which holds the run lock).
+  - With O(max_quarantine_ratio) or O(max_open_discrepancies), fails when quarantine growth or discrepancies
+    exceed them.
+  - Reads only.
+version_added: "0.1.0"
+author: ["Bay View runbook team"]
+extends_documentation_fragment: [bayview_connection]
+options:
+  max_quarantine_ratio:
+    description: Largest share of a data migration's persons that may go to quarantine.
+    type: float
+  max_open_discrepancies:
+    description: Most open dual-write discrepancies allowed.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: Stop if error rates are too high
+  ansible.legacy.bayview_status:
+    connection: "{{ bayview_db_connection }}"
+    max_quarantine_ratio: 0.25
+    max_open_discrepancies: 0
+"""
+
+RETURN = r"""
+state:
+  description: version, ledger, gates, dual_write, data_migrations, open_discrepancies, runbook_sessions.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.bayview import db, status
+from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+
+def main() -> None:
+    module = new_module(
+        AnsibleModule,
+        {"max_quarantine_ratio": {"type": "float"}, "max_open_discrepancies": {"type": "int"}},
+    )
+    p = module.params
+
+    def action() -> None:
+        with db.connect(p) as conn:
+            state = status.read(conn)
+        if p["max_quarantine_ratio"] is not None or p["max_open_discrepancies"] is not None:
+            problems = status.error_rates(
+                state,
+                p["max_quarantine_ratio"] if p["max_quarantine_ratio"] is not None else 1.0,
+                p["max_open_discrepancies"] if p["max_open_discrepancies"] is not None else 2**31,
+            )
+            if problems:
+                module.fail_json(
+                    msg="Error rates exceed the thresholds that stop a phase: " + "; ".join(problems),
+                    next_step="look at migration.quarantine and migration.dual_write_discrepancies; fix the cause, "
+                    "sync, and run the phase again (or roll back).",
+                    state=state,
+                )
+        module.exit_json(changed=False, state=state)
+
+    run_guarded(module, action, database=db.describe(p))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The state of a database target in one read: ledger, phase gates, dual-write mode, data
+migrations, open discrepancies and running runbook sessions. Used to document the state
+before a phase, to watch error rates during it, and by `bayview-runbook status`."""
+
+from __future__ import annotations
+
+import psycopg
+from ansible.module_utils.bayview import db, dual_write, gates, ledger
+
+CHECKPOINTS = """
+SELECT data_migration, status, last_key, legacy_total, rows_read, candidates, migrated, quarantined, excluded,
+       batches, rows_per_second::float8, eta_seconds::float8, updated_at::text
+  FROM migration.data_migration_checkpoints ORDER BY data_migration
+"""
+CHECKPOINT_KEYS = (
+    "data_migration",
+    "status",
+    "last_key",
+    "legacy_total",
+    "rows_read",
+    "candidates",
+    "migrated",
+    "quarantined",
+    "excluded",
+    "batches",
+    "rows_per_second",
+    "eta_seconds",
+    "updated_at",
+)
+
+RUNBOOK_SESSIONS = """
+SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD HH24:MI:SS TZ'),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory'
+                  AND l.granted AND l.classid = %s::oid AND l.objid = %s::oid) AS holds_run_lock
+  FROM pg_catalog.pg_stat_activity a
+ WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'bayview%%'
+"""
+
+
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]
+
+
+def read(conn: psycopg.Connection) -> dict:
+    rows = ledger.read(conn)
+    state = {
+        "version": ledger.current_version(rows),
+        "ledger": [{"version": v, "name": r.name, "phase": r.phase, "status": r.status} for v, r in rows.items()],
+        "gates": gates.all_latest(conn),
+        "dual_write": dual_write.get_mode(conn) if _exists(conn, "migration.dual_write_mode") else None,
+        "data_migrations": [],
+        "open_discrepancies": 0,
+    }
+    if _exists(conn, "migration.data_migration_checkpoints"):
+        state["data_migrations"] = [dict(zip(CHECKPOINT_KEYS, r, strict=True)) for r in conn.execute(CHECKPOINTS)]
+    if _exists(conn, "migration.dual_write_discrepancies"):
+        state["open_discrepancies"] = conn.execute(
+            "SELECT count(*) FROM migration.dual_write_discrepancies WHERE resolved_at IS NULL"
+        ).fetchone()[0]
+    keys = ("pid", "user", "application_name", "state", "query_start", "holds_run_lock")
+    state["runbook_sessions"] = [
+        dict(zip(keys, r, strict=True)) for r in conn.execute(RUNBOOK_SESSIONS, [db.LOCK_NAMESPACE, db.RUN_LOCK])
+    ]
+    return state
+
+
+def error_rates(state: dict, max_quarantine_ratio: float, max_open_discrepancies: int) -> list[str]:
+    """What exceeds the thresholds that stop a phase (empty when all is well)."""
+    problems = []
+    for m in state["data_migrations"]:
+        if m["candidates"] - m["excluded"] > 0:
+            ratio = m["quarantined"] / (m["candidates"] - m["excluded"])
+            if ratio > max_quarantine_ratio:
+                problems.append(
+                    f"{m['data_migration']}: {ratio:.1%} of the persons found went to quarantine "
+                    f"(threshold {max_quarantine_ratio:.0%})"
+                )
+    if state["open_discrepancies"] > max_open_discrepancies:
+        problems.append(
+            f"{state['open_discrepancies']} dual-write discrepancies are open (threshold {max_open_discrepancies})"
+        )
+    return problems
