@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 from conftest import run_playbook
@@ -33,7 +32,7 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     gates = legacy_db.query("SELECT phase, passed, signoff_kind FROM migration.phase_gates ORDER BY phase")
     assert gates == [(p, True, "automatic (local rehearsal)") for p in range(1, 6)]
     texts = http.texts()
-    assert texts.count("[Bay View runbook] Phase 3 completed on %s@127.0.0.1" % legacy_db.name) == 1
+    assert texts.count(f"[Bay View runbook] Phase 3 completed on {legacy_db.name}@127.0.0.1") == 1
     assert any("Restore point" in t and "Phase 5" in t for t in texts)
     assert len(smtp.messages) == len(texts)  # the same events by email
     # Phase 5 without confirmation: everything but the cutover.
