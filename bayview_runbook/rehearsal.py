@@ -1,8 +1,10 @@
 """The full rehearsal on the local default: every operator action that exists, in order,
 run for real with ansible-playbook against the disposable local PostgreSQL.
 
-Today: Phase 1, the emergency rollback to the baseline, Phase 1 again, then a check of the
-newest restore point and a restore drill.
+Phase 1 (and again, changing nothing), the emergency rollback to the baseline, Phases 1-5 in
+order (local gates sign off automatically; Phase 5 stops short of the cutover, which needs
+confirm_cutover), then a check of the newest restore point and a restore drill. Every event
+goes to a real local HTTP webhook receiver and SMTP server started for the rehearsal.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 from bayview_runbook.localpg import LocalCluster
+from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +28,10 @@ STEPS = [
     ("Phase 1 again (must change nothing)", "playbooks/phase1.yml", [], True),
     ("Emergency rollback to the baseline", "playbooks/emergency_rollback.yml", ["-e", "target_version=0"], False),
     ("Phase 1 after the rollback", "playbooks/phase1.yml", [], False),
+    ("Phase 2 (parallel implementation)", "playbooks/phase2.yml", [], False),
+    ("Phase 3 (data migrations)", "playbooks/phase3.yml", [], False),
+    ("Phase 4 (testing and validation)", "playbooks/phase4.yml", [], False),
+    ("Phase 5 (cutover prepared, not confirmed)", "playbooks/phase5.yml", [], False),
     ("Verify the newest restore point", "playbooks/restore_point.yml", ["-e", "action=verify"], True),
     ("Restore drill (newest into a scratch database)", "playbooks/restore_drill.yml", [], True),
 ]
@@ -64,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     logs_dir = state / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
     env = playbook_env(cluster, args.dbname, records_dir)
+    webhook, smtp = HttpReceiver(), SmtpReceiver()
+    env.update({"BAYVIEW_WEBHOOK_URL": webhook.url(), "BAYVIEW_SMTP_PORT": str(smtp.port)})
+    try:
+        return _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp)
+    finally:
+        webhook.stop()
+        smtp.stop()
+
+
+def _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp) -> int:
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     started_all = time.monotonic()
     print(f"Rehearsal on 127.0.0.1:{cluster.port}/{args.dbname}")
@@ -96,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Inspect:        PGPASSFILE={cluster.passfile} psql -h 127.0.0.1 -p {cluster.port} "
         f"-U bayview_runbook {args.dbname}"
     )
+    print(f"Notifications:  {len(webhook.received)} webhook posts, {len(smtp.messages)} emails received")
     print("Stop:           make rehearsal-stop")
     return 0
 
