@@ -175,8 +175,9 @@ def test_phase1_takes_a_restore_point_and_restore_yml_brings_the_baseline_back(l
     rp_id = record["details"]["restore_point"]
     assert rp_id and rp_id.endswith(tuple("0123456789abcdef"))
     again = run_playbook(legacy_db, "phase1.yml", *args, records_dir=tmp_path)
-    assert again.returncode == 0 and again.changed == 0  # no change, no restore point
-    assert len(restore_points.list_points(open_store(f"file://{env_store}"), legacy_db.name)) == 1
+    assert again.returncode == 0 and again.changed == 0
+    # Every phase run starts from a fresh verified restore point, even when nothing is pending.
+    assert len(restore_points.list_points(open_store(f"file://{env_store}"), legacy_db.name)) == 2
 
     wrong = run_playbook(legacy_db, "restore.yml", *args, "-e", f"restore_point={rp_id}", "-e", "confirm_restore=other")
     assert wrong.returncode != 0 and "confirm_restore is 'other'" in wrong.stdout
