@@ -31,18 +31,7 @@ from psycopg.rows import dict_row
 
 from bayview_runbook.engine import DATA_MIGRATIONS, RunbookError, data_migrate, dual_write
 
-PERSON_COLUMNS = (
-    "id",
-    "person_type",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "maiden_name",
-    "birth_date",
-    "death_date",
-    "email",
-    "phone",
-)
+PERSON_COLUMNS = ("id", *data_migrate.PERSON_FIELDS)
 
 
 def _migrations_by_table(directory: Path) -> dict:
@@ -68,6 +57,13 @@ class LegacyAdapter:
     def __init__(self, conn: psycopg.Connection, data_migrations: Path = DATA_MIGRATIONS):
         self.conn = conn
         self.migrations = _migrations_by_table(data_migrations)
+        self._candidates: dict[str, object] = {}
+
+    def candidates(self, table: str):
+        """The migration's candidates SQL for this table, built once (it reads the table's columns)."""
+        if table not in self._candidates:
+            self._candidates[table] = data_migrate.candidates_sql_for(self.conn, self.migration(table))
+        return self._candidates[table]
 
     def migration(self, table: str):
         if table not in self.migrations:
@@ -128,9 +124,8 @@ class LegacyAdapter:
 
     def people(self, table: str, key: int) -> list[dict]:
         """The persons this legacy row names, as the data migration would make them (writes nothing)."""
-        migration = self.migration(table)
         query = sql.SQL("WITH " + data_migrate.CLASSIFIED + " SELECT * FROM cls WHERE outcome = 'migrated'").format(
-            candidates=data_migrate.candidates_sql_for(self.conn, migration)
+            candidates=self.candidates(table)
         )
         with self.conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(query, {"lo": key - 1, "hi": key, "ids": [key]}).fetchall()
@@ -208,8 +203,7 @@ class DualWriteManager:
     def _modern_write(self, migration, table: str, operation: str, legacy_id: int) -> None:
         try:
             with self.conn.transaction():  # a SAVEPOINT: its failure cannot undo the legacy write
-                candidates = data_migrate.candidates_sql_for(self.conn, migration)
-                data_migrate.resync_rows(self.conn, migration, candidates, [legacy_id])
+                data_migrate.resync_rows(self.conn, migration, self.legacy.candidates(table), [legacy_id])
         except psycopg.Error as exc:
             if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.UNKNOWN:
                 raise  # the connection itself is gone: nothing was committed, the caller must retry

@@ -30,6 +30,19 @@ from ansible.module_utils.bayview import db
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import sql
 
+# The fields of a person that a data migration writes (after its id), in core.persons' order.
+PERSON_FIELDS = (
+    "person_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "maiden_name",
+    "birth_date",
+    "death_date",
+    "email",
+    "phone",
+)
+
 # The one definition of each candidate's outcome (used by batches, resyncs and dry runs).
 CLASSIFIED = """
 cand AS ({candidates}),
@@ -365,33 +378,43 @@ def run(
             conn.close()
 
 
+CHECKPOINT_KEYS = (
+    "status",
+    "last_key",
+    "legacy_total",
+    "rows_read",
+    "candidates",
+    "migrated",
+    "quarantined",
+    "excluded",
+    "batches",
+    "checksum",
+    "rows_per_second",
+    "eta_seconds",
+    "updated_at",
+)
+
+
+def checkpoints(conn, name: str | None = None) -> list[dict]:
+    """The checkpoint of one data migration, or of all of them."""
+    rows = conn.execute(
+        f"""SELECT data_migration, {", ".join(CHECKPOINT_KEYS[:-1])}, updated_at::text
+              FROM migration.data_migration_checkpoints
+             WHERE %(name)s::text IS NULL OR data_migration = %(name)s ORDER BY data_migration""",
+        {"name": name},
+    ).fetchall()
+    found = []
+    for row in rows:
+        result = {"data_migration": row[0], **dict(zip(CHECKPOINT_KEYS, row[1:], strict=True))}
+        result["rows_per_second"] = float(result["rows_per_second"] or 0)
+        result["eta_seconds"] = float(result["eta_seconds"] or 0)
+        found.append(result)
+    return found
+
+
 def status(conn, name: str) -> dict:
-    row = conn.execute(
-        """SELECT status, last_key, legacy_total, rows_read, candidates, migrated, quarantined, excluded, batches,
-                  checksum, rows_per_second, eta_seconds
-             FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
-        [name],
-    ).fetchone()
-    if row is None:
-        return {"data_migration": name, "status": "not started"}
-    keys = (
-        "status",
-        "last_key",
-        "legacy_total",
-        "rows_read",
-        "candidates",
-        "migrated",
-        "quarantined",
-        "excluded",
-        "batches",
-        "checksum",
-        "rows_per_second",
-        "eta_seconds",
-    )
-    result = {"data_migration": name, **dict(zip(keys, row, strict=True))}
-    result["rows_per_second"] = float(result["rows_per_second"] or 0)
-    result["eta_seconds"] = float(result["eta_seconds"] or 0)
-    return result
+    found = checkpoints(conn, name)
+    return found[0] if found else {"data_migration": name, "status": "not started"}
 
 
 def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0) -> dict:

@@ -104,12 +104,11 @@ def record(
     passed = all(bool(c["passed"]) for c in criteria)
     by, kind = _signoff_kind(host, signoff_by, auto_signoff) if passed else (None, None)
     with conn.transaction():
-        gate_id = conn.execute(
+        conn.execute(
             """INSERT INTO migration.phase_gates (phase, run_id, passed, criteria, evidence, restore_point,
                    signed_off_by, signed_off_at, signoff_kind)
                VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s,
-                       CASE WHEN %s::text IS NULL THEN NULL ELSE now() END, %s)
-               RETURNING id""",
+                       CASE WHEN %s::text IS NULL THEN NULL ELSE now() END, %s)""",
             [
                 phase,
                 run_id,
@@ -121,10 +120,8 @@ def record(
                 by,
                 kind,
             ],
-        ).fetchone()[0]
-    gate = latest(conn, phase)
-    assert gate["id"] == gate_id
-    return gate
+        )
+    return latest(conn, phase)
 
 
 def sign_off(conn: psycopg.Connection, phase: int, signoff_by: str) -> tuple[dict, bool]:

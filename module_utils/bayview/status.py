@@ -5,28 +5,7 @@ before a phase, to watch error rates during it, and by `bayview-runbook status`.
 from __future__ import annotations
 
 import psycopg
-from ansible.module_utils.bayview import db, dual_write, gates, ledger
-
-CHECKPOINTS = """
-SELECT data_migration, status, last_key, legacy_total, rows_read, candidates, migrated, quarantined, excluded,
-       batches, rows_per_second::float8, eta_seconds::float8, updated_at::text
-  FROM migration.data_migration_checkpoints ORDER BY data_migration
-"""
-CHECKPOINT_KEYS = (
-    "data_migration",
-    "status",
-    "last_key",
-    "legacy_total",
-    "rows_read",
-    "candidates",
-    "migrated",
-    "quarantined",
-    "excluded",
-    "batches",
-    "rows_per_second",
-    "eta_seconds",
-    "updated_at",
-)
+from ansible.module_utils.bayview import data_migrate, db, dual_write, gates, ledger
 
 RUNBOOK_SESSIONS = """
 SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD HH24:MI:SS TZ'),
@@ -52,7 +31,7 @@ def read(conn: psycopg.Connection) -> dict:
         "open_discrepancies": 0,
     }
     if _exists(conn, "migration.data_migration_checkpoints"):
-        state["data_migrations"] = [dict(zip(CHECKPOINT_KEYS, r, strict=True)) for r in conn.execute(CHECKPOINTS)]
+        state["data_migrations"] = data_migrate.checkpoints(conn)
     if _exists(conn, "migration.dual_write_discrepancies"):
         state["open_discrepancies"] = conn.execute(
             "SELECT count(*) FROM migration.dual_write_discrepancies WHERE resolved_at IS NULL"

@@ -25,8 +25,8 @@ import psycopg
 from ansible.module_utils.bayview import data_migrate, db, fingerprint
 from psycopg import sql
 
-PERSON_FIELDS = "person_type, first_name, middle_name, last_name, maiden_name, birth_date, death_date, email, phone"
-P_PERSON_FIELDS = ", ".join("p." + f for f in PERSON_FIELDS.split(", "))
+PERSON_FIELDS = ", ".join(data_migrate.PERSON_FIELDS)
+P_PERSON_FIELDS = ", ".join("p." + f for f in data_migrate.PERSON_FIELDS)
 
 # What each legacy row should have produced, one text per migrated or quarantined candidate.
 EXPECTED_ROWS = (
