@@ -54,6 +54,10 @@ options:
     description: How long to wait for another runbook run's lock before failing with its name.
     type: float
     default: 10
+  batch_pause_seconds:
+    description: Rest between two batches (outside any transaction), to spare a busy production server.
+    type: float
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -103,6 +107,7 @@ def main() -> None:
             "batch_size": {"type": "int", "default": 5000},
             "max_batches": {"type": "int"},
             "lock_wait_seconds": {"type": "float", "default": 10},
+            "batch_pause_seconds": {"type": "float", "default": 0},
         },
     )
     p = module.params
@@ -128,7 +133,9 @@ def main() -> None:
                     )
                 )
                 module.exit_json(changed=changed, checkpoint=checkpoint)
-            checkpoint = data_migrate.run(p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"])
+            checkpoint = data_migrate.run(
+                p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"], p["batch_pause_seconds"]
+            )
             module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
         if module.check_mode:
             module.exit_json(changed=True, msg=f"would remove the persons linked to {migration.NAME}")

@@ -13,18 +13,20 @@ description:
     database), and fails when a criterion failed.
   - C(signed_off) signs the latest passed gate of O(phase) afterwards.
   - Automatic sign-off is refused for any database host that is not this machine.
+  - C(voided) (after an emergency rollback) records a gate that did not pass for O(phase) and every later
+    phase whose latest gate passed, so each must be run again in order.
 version_added: "0.1.0"
 author: ["Bay View runbook team"]
 extends_documentation_fragment: [bayview_connection]
 options:
   phase:
-    description: The phase (1-5).
+    description: The phase (1-5; for C(voided), the first phase to void, 6 voids none).
     type: int
     required: true
   state:
     description: What to do.
     type: str
-    choices: [checked, recorded, signed_off]
+    choices: [checked, recorded, signed_off, voided]
     default: checked
   criteria:
     description: Each success criterion as C(name), C(passed) and C(detail).
@@ -63,6 +65,11 @@ gate:
   description: The gate (previous phase's for checked), with criteria, evidence, restore point and sign-off.
   returned: when there is one
   type: dict
+voided_phases:
+  description: The phases whose gates were voided.
+  returned: when state is voided
+  type: list
+  elements: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -76,7 +83,7 @@ def main() -> None:
         AnsibleModule,
         {
             "phase": {"type": "int", "required": True},
-            "state": {"type": "str", "choices": ["checked", "recorded", "signed_off"], "default": "checked"},
+            "state": {"type": "str", "choices": ["checked", "recorded", "signed_off", "voided"], "default": "checked"},
             "criteria": {"type": "list", "elements": "dict", "default": []},
             "evidence": {"type": "dict", "default": {}},
             "restore_point": {"type": "str"},
@@ -94,6 +101,9 @@ def main() -> None:
             if module.check_mode:
                 module.exit_json(changed=False, msg="check mode: no gate recorded")
             ledger.bootstrap(conn, operator(module), p["run_id"] or "")
+            if p["state"] == "voided":
+                voided = gates.void_from(conn, p["phase"], p["run_id"] or "", "rolled back by the emergency rollback")
+                module.exit_json(changed=bool(voided), voided_phases=voided)
             if p["state"] == "signed_off":
                 if not p["signoff_by"]:
                     raise RunbookError("Sign-off needs a name.", '-e signoff_by="Your Name"')

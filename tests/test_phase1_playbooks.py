@@ -64,8 +64,11 @@ def test_rollback_to_baseline_leaves_legacy_byte_identical_and_no_new_schema(leg
     )
     assert len(events) == 1
 
+    # The rollback halted the runbook; running Phase 1 again lifts the halt (recorded) and re-applies.
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts WHERE cleared_at IS NULL") == 1
     again = run_playbook(legacy_db, "phase1.yml")
-    assert again.returncode == 0 and again.changed == 1
+    assert again.returncode == 0 and again.changed == 2
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts WHERE cleared_at IS NULL") == 0
     history = legacy_db.query("SELECT action, count(*) FROM migration.runbook_ledger_events GROUP BY 1 ORDER BY 1")
     assert ("applied", 8) in history and ("rolled_back", 4) in history
 

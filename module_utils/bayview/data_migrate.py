@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 import psycopg
-from ansible.module_utils.bayview import db
+from ansible.module_utils.bayview import db, halts
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import sql
 
@@ -292,21 +292,26 @@ def run(
     batch_size: int = 5000,
     max_batches: int | None = None,
     lock_wait_seconds: float = 10.0,
+    pause_seconds: float = 0.0,
 ) -> dict:
-    """Migrate in batches from the last checkpoint to the end of the legacy table."""
+    """Migrate in batches from the last checkpoint to the end of the legacy table, resting
+    pause_seconds between batches (to spare a busy production server)."""
     if batch_size < 1:
         raise RunbookError("batch_size must be at least 1.", "pass a batch size such as 5000.")
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        halts.require_not_halted(conn, f"Data migration {migration.NAME}")
         cand = candidates_sql_for(conn, migration)
         table, key = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY)
         legacy_total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
         started, batches_now, written_now = time.monotonic(), 0, 0
+        batch_timings: list[dict] = []  # for the run report's throughput chart
 
         def one_batch() -> bool:
             """One batch and its checkpoint, in one transaction; False when nothing is left."""
             nonlocal written_now
+            batch_started = time.monotonic()
             with conn.transaction():
                 cp = _checkpoint(conn, migration, legacy_total)
                 batch_keys = [
@@ -362,15 +367,19 @@ def run(
                         migration.NAME,
                     ],
                 )
+            took = max(time.monotonic() - batch_started, 1e-6)
+            batch_timings.append({"last_key": hi, "rows": rows, "seconds": round(took, 4)})
             return True
 
         while max_batches is None or batches_now < max_batches:
             if not db.retry_on_lock_timeout(one_batch, what=f"a batch of {migration.NAME}"):
                 break
             batches_now += 1
+            time.sleep(pause_seconds)
         return status(conn, migration.NAME) | {
             "batches_this_run": batches_now,
             "seconds": round(time.monotonic() - started, 2),
+            "batch_timings": batch_timings,
         }
     finally:
         if not conn.closed:
@@ -552,6 +561,7 @@ def sync(
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        halts.require_not_halted(conn, f"Sync of {migration.NAME}")
         cand = candidates_sql_for(conn, migration)
         table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
         per_row = _candidates_per_row(conn, migration.NAME)

@@ -140,3 +140,26 @@ def sign_off(conn: psycopg.Connection, phase: int, signoff_by: str) -> tuple[dic
             [signoff_by, gate["id"]],
         )
     return latest(conn, phase), True
+
+
+def void_from(conn: psycopg.Connection, phase: int, run_id: str, reason: str) -> list[int]:
+    """After an emergency rollback: every phase from `phase` on whose latest gate passed gets a
+    new gate that did not pass, so it has to be run again before the phase after it can start.
+    Returns the phases voided (the old gates stay, as history)."""
+    voided = []
+    for later in range(max(phase, 1), 6):
+        gate = latest(conn, later)
+        if gate and gate["passed"]:
+            record(
+                conn,
+                "",
+                later,
+                run_id,
+                [{"name": reason, "passed": False, "detail": f"run {run_id}"}],
+                {},
+                None,
+                None,
+                False,
+            )
+            voided.append(later)
+    return voided

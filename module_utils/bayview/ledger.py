@@ -109,6 +109,18 @@ CREATE TABLE IF NOT EXISTS migration.phase_gates (
     signed_off_at timestamptz,
     signoff_kind  text CHECK (signoff_kind IN ('operator', 'automatic (local rehearsal)'))
 );
+-- Set by the emergency rollback: no data migration or forward migration runs until a phase
+-- playbook is started again (which clears it, recorded).
+CREATE TABLE IF NOT EXISTS migration.runbook_halts (
+    id             bigserial PRIMARY KEY,
+    reason         text NOT NULL,
+    run_id         text,
+    set_by         text NOT NULL,
+    set_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    cleared_by     text,
+    cleared_run_id text,
+    cleared_at     timestamptz
+);
 CREATE TABLE IF NOT EXISTS migration.performance_baselines (
     id           bigserial PRIMARY KEY,
     run_id       text,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from ansible.module_utils.bayview import db, fingerprint, ledger
+from ansible.module_utils.bayview import db, fingerprint, halts, ledger
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.migration_files import Migration, last_version_of_phase, load_migrations
 from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS, PROTECTED_TABLES, check_sql
@@ -305,6 +305,8 @@ def run(
             outcome.ledger_after = _planned_ledger(rows, plan)
             outcome.new_schemas_present = _new_schemas_present(conn)
             return outcome
+        if plan.to_apply:
+            halts.require_not_halted(conn, "Applying migrations")
         ledger.bootstrap(conn, by, run_id)
         for m in plan.to_accept:
             ledger.accept_checksums(conn, m, rows[m.version], by, run_id, accept_reason)

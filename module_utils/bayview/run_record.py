@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ansible.module_utils.bayview import db, ledger
+from ansible.module_utils.bayview import db, ledger, report
 
 
 def new_run_id() -> str:
@@ -57,7 +57,10 @@ def start(params: dict, playbook: str, phase: str | None, operator: str, check_m
 
 def finish(params: dict, record: dict, status: str, details: dict, records_dir: Path | None) -> dict:
     record = {**record, "status": status, "details": details}
-    record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    finished = datetime.now(UTC)
+    record["finished_at"] = finished.isoformat(timespec="seconds")
+    if record.get("started_at"):
+        record["seconds"] = round((finished - datetime.fromisoformat(record["started_at"])).total_seconds())
     if record.get("db_recorded"):
         conn = db.connect(params)
         try:
@@ -73,32 +76,37 @@ def finish(params: dict, record: dict, status: str, details: dict, records_dir: 
         finally:
             conn.close()
     if records_dir is not None:
-        record["record_file"] = str(write_json(records_dir, record))
+        stem = Path(records_dir) / file_stem(record)
+        record["record_file"], record["report_file"] = f"{stem}.json", f"{stem}.html"
+        write_atomically(Path(record["record_file"]), json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        write_atomically(Path(record["report_file"]), report.render(record))
     return record
 
 
-def write_json(records_dir: Path, record: dict) -> Path:
-    """Write atomically (temp file + rename): a crash never leaves half a record."""
-    records_dir = Path(records_dir)
-    records_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{record['run_id']}-{Path(record['playbook']).stem}.json"
-    target = records_dir / name
-    fd, tmp = tempfile.mkstemp(dir=records_dir, prefix=".tmp-", suffix=".json")
+def file_stem(record: dict) -> str:
+    return f"{record['run_id']}-{Path(record['playbook']).stem}"
+
+
+def write_atomically(target: Path, text: str) -> Path:
+    """Temp file + rename: a crash never leaves half a record or report."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
+        fh.write(text)
     os.chmod(tmp, 0o640)
     os.replace(tmp, target)
     return target
 
 
 def write_audit(store, record: dict) -> dict:
-    """The audit copy of a finished record, beside the restore points (audit/<database>/...), so
-    it survives a restore of the database. A store that fails is noted, never fatal."""
+    """The audit copy of a finished record and its report, beside the restore points
+    (audit/<database>/...), so both survive a restore of the database. A store that fails is
+    noted, never fatal."""
     database = record.get("database", "unknown").split("/")[-1]
-    key = f"audit/{database}/{record['run_id']}-{Path(record['playbook']).stem}.json"
+    key = f"audit/{database}/{file_stem(record)}"
     try:
-        store.put_small(key, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
-        return {**record, "audit_file": f"{store.url.rstrip('/')}/{key}"}
+        store.put_small(f"{key}.html", report.render(record).encode())
+        store.put_small(f"{key}.json", json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+        return {**record, "audit_file": f"{store.url.rstrip('/')}/{key}.json"}
     except Exception as exc:  # noqa: BLE001 - the run's result must not depend on the audit copy
         return {**record, "audit_error": f"{type(exc).__name__}: {exc}"}
