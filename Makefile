@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help pg-binaries venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
+.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
@@ -23,6 +23,13 @@ pg-binaries:
 	@if [ ! -x $(PG_BIN)/initdb ] || ! command -v pg_dump >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15; \
 	  else echo "PostgreSQL 15 server binaries are missing: ask an administrator to run 'apt-get install postgresql-15'"; exit 1; fi; \
+	fi
+
+# Debian's Chromium and ChromeDriver: the run report is checked in a real headless browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "Chromium is missing: ask an administrator to run 'apt-get install chromium chromium-driver'"; exit 1; fi; \
 	fi
 
 $(BIN)/ansible-playbook: pyproject.toml
@@ -50,13 +57,13 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --offline -q playbooks roles molecule inventories
 
-unit: venv
+unit: venv browser
 	$(BIN)/pytest -m "not molecule"
 
 molecule: venv
 	$(BIN)/pytest -m molecule
 
-test: venv
+test: venv browser
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 

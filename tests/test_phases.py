@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
-from conftest import run_playbook
+from browser import open_page
+from conftest import playbook_command, run_playbook
+from selenium.webdriver.common.by import By
 
+from bayview_runbook.engine import ROOT
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -27,7 +34,9 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     store = tmp_path / "store"
     store_arg = f"restore_point_store=file://{store}"
     for phase in range(1, 6):
-        result = run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path)
+        # Phase 3 in batches of 500 rows, so that the report's chart has several bars.
+        extra = ("-e", "bayview_batch_size=500") if phase == 3 else ()
+        result = run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, *extra, records_dir=tmp_path)
         assert result.returncode == 0, result.output[-4000:]
     gates = legacy_db.query("SELECT phase, passed, signoff_kind FROM migration.phase_gates ORDER BY phase")
     assert gates == [(p, True, "automatic (local rehearsal)") for p in range(1, 6)]
@@ -44,6 +53,8 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     audits = list(store.glob(f"audit/{legacy_db.name}/*-phase*.json"))
     assert len(audits) == 5 and all(json.loads(a.read_text())["status"] == "succeeded" for a in audits)
     assert legacy_db.scalar("SELECT count(*) FROM migration.performance_baselines") >= 4
+    assert len(list(store.glob(f"audit/{legacy_db.name}/*-phase*.html"))) == 5
+    check_phase3_report_in_a_browser(legacy_db, tmp_path)
 
     confirmed = run_playbook(
         legacy_db, "phase5.yml", "-e", store_arg, "-e", f"confirm_cutover={legacy_db.name}", records_dir=tmp_path
@@ -51,6 +62,44 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert confirmed.returncode == 0, confirmed.output[-4000:]
     assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
     assert any("is now modern-only" in t for t in http.texts())
+
+
+def check_phase3_report_in_a_browser(legacy_db, records_dir):
+    """The Phase 3 report, rendered in headless Chromium: what a person sees agrees with the database."""
+    [report] = records_dir.glob("*-phase3.html")
+    gate_restore_point, criteria = legacy_db.query(
+        "SELECT restore_point, jsonb_array_length(criteria) FROM migration.phase_gates WHERE phase = 3"
+    )[0]
+    migrated = legacy_db.scalar(
+        "SELECT count(*) FROM core.person_legacy_links WHERE data_migration = '0001_memorial_persons'"
+    )
+    batches = legacy_db.scalar(
+        "SELECT batches FROM migration.data_migration_checkpoints WHERE data_migration = '0001_memorial_persons'"
+    )
+    driver = open_page(report)
+    try:
+        by_css = driver.find_element
+        assert "Phase 3" in driver.title
+        assert by_css(By.ID, "result").is_displayed() and by_css(By.ID, "result").text == "SUCCEEDED"
+        rows = by_css(By.ID, "checklist").find_elements(By.CSS_SELECTOR, "tr")[1:]
+        assert len(rows) == criteria == 7
+        assert all(r.find_elements(By.CSS_SELECTOR, "td")[1].text == "PASS" for r in rows)
+        assert any("the migrated data validated" in r.text for r in rows)
+        assert "signed off by automatic (local rehearsal)" in by_css(By.ID, "signoff").text
+        assert gate_restore_point in by_css(By.ID, "restore-points").text
+        ledger_rows = [r.text for r in by_css(By.ID, "ledger").find_elements(By.CSS_SELECTOR, "tr")[1:]]
+        assert len(ledger_rows) == 8 and ledger_rows[-1].endswith("applied applied")
+        memorial = by_css(By.ID, "counts").find_elements(By.CSS_SELECTOR, "tr")[1]
+        assert memorial.find_elements(By.CSS_SELECTOR, "td")[4].text == f"{migrated:,}"
+        assert "PASSED" in by_css(By.ID, "validation-result").text
+        assert "validation" in by_css(By.ID, "timings").text
+        chart = driver.find_elements(By.CSS_SELECTOR, "figure.chart")[0]
+        assert chart.is_displayed() and f"{batches} batches" in chart.text and batches >= 4
+        bars = chart.find_elements(By.CSS_SELECTOR, "rect.bar")
+        assert len(bars) == batches and all(b.size["height"] > 0 for b in bars)
+        assert len(driver.get_screenshot_as_png()) > 10_000
+    finally:
+        driver.quit()
 
 
 def test_a_phase_refuses_to_start_before_the_previous_one_is_signed_off(legacy_db, tmp_path):
@@ -64,3 +113,68 @@ def test_a_phase_refuses_to_start_before_the_previous_one_is_signed_off(legacy_d
     assert signed.returncode == 0, signed.output
     assert legacy_db.scalar("SELECT signed_off_by FROM migration.phase_gates WHERE phase = 1") == "Jane Operator"
     assert run_playbook(legacy_db, "phase2.yml", "-e", store_arg).returncode == 0
+
+
+def test_emergency_rollback_in_the_middle_of_phase_3(legacy_db, tmp_path):
+    """Phase 3 is migrating (slowed down, 40 batches) when the emergency rollback to the end of
+    Phase 1 starts: it stops the running batch, reverses the data migrations, runs the down
+    migrations, proves the legacy data unchanged and voids the gates of Phases 2 on."""
+    store_arg = f"restore_point_store=file://{tmp_path / 'store'}"
+    legacy_before = legacy_db.pg_dump("bayview", "crouse_chapel")
+    for phase in (1, 2):
+        assert run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path).returncode == 0
+    cmd, env = playbook_command(
+        legacy_db,
+        "phase3.yml",
+        *("-e", store_arg, "-e", "bayview_batch_size=50", "-e", "bayview_batch_pause_seconds=0.2"),
+        records_dir=tmp_path,
+    )
+    phase3 = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not legacy_db.scalar(
+            "SELECT count(*) FROM migration.data_migration_checkpoints WHERE status = 'running' AND batches >= 3"
+        ):
+            assert phase3.poll() is None and time.monotonic() < deadline, "Phase 3 never got under way"
+            time.sleep(0.2)
+        rollback = run_playbook(
+            legacy_db, "emergency_rollback.yml", "-e", store_arg, "-e", "target_version=4", records_dir=tmp_path
+        )
+        phase3_output = phase3.communicate(timeout=120)[0]
+    finally:
+        phase3.kill()
+    assert rollback.returncode == 0, rollback.output[-4000:]
+    assert phase3.returncode != 0, "the interrupted Phase 3 must fail"
+    assert re.search(r"Runbook sessions stopped: \[\d+", rollback.stdout), rollback.stdout[-3000:]
+    assert "Phase 3 stopped at 'Migrate in batches'" in phase3_output or "halted" in phase3_output
+
+    # Nothing of the new design's data is left, the legacy data is byte for byte as it was.
+    assert legacy_db.scalar("SELECT count(*) FROM core.persons") == 0
+    assert legacy_db.scalar("SELECT to_regclass('migration.data_migration_checkpoints')") is None
+    assert legacy_db.pg_dump("bayview", "crouse_chapel") == legacy_before
+    assert legacy_db.scalar("SELECT max(version) FROM migration.runbook_ledger WHERE status = 'applied'") == 4
+    latest = dict(
+        legacy_db.query("SELECT DISTINCT ON (phase) phase, passed FROM migration.phase_gates ORDER BY phase, id DESC")
+    )
+    assert latest == {1: True, 2: False}
+    events = [r[0] for r in legacy_db.query("SELECT event_type FROM migration.runbook_events ORDER BY id")]
+    assert events.index("rollback.started") < events.index("rollback.completed")
+    assert "phase.failed" in events
+    [failed] = [json.loads(p.read_text()) for p in tmp_path.glob("*-phase3.json")]
+    assert failed["status"] == "failed"
+    driver = open_page(Path(failed["report_file"]))
+    try:  # the report of the interrupted run says so where a person looks first
+        assert driver.find_element(By.ID, "result").text == "FAILED"
+        stopped = driver.find_element(By.ID, "stopped")
+        assert stopped.is_displayed() and "Stopped at:" in stopped.text and "Restore point of this run" in stopped.text
+    finally:
+        driver.quit()
+
+    # The way forward is the phases again, in order: Phase 3 refuses until Phase 2 passed again.
+    refused = run_playbook(legacy_db, "phase3.yml", "-e", store_arg)
+    assert refused.returncode != 0 and "Phase 2 did not pass" in refused.stdout
+    for phase in (2, 3):
+        again = run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path)
+        assert again.returncode == 0, again.output[-4000:]
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts WHERE cleared_at IS NULL") == 0
+    assert legacy_db.scalar("SELECT passed FROM migration.phase_gates WHERE phase = 3 ORDER BY id DESC LIMIT 1")
