@@ -64,6 +64,10 @@ def main() -> None:
 
     def action() -> None:
         with db.connect(p) as conn:
+            missing = conn.execute("SELECT to_regclass('migration.dual_write_mode') IS NULL").fetchone()[0]
+            if missing and module.check_mode and p["mode"]:
+                # A dry run of Phase 2: the migrations that create the setting have not run for real.
+                module.exit_json(changed=True, msg=f"would set {p['mode']} once the Phase 2 migrations create it")
             before = dual_write.get_mode(conn)
             if p["mode"] is None or p["mode"] == before["mode"]:
                 module.exit_json(changed=False, before=before, after=before)

@@ -63,6 +63,12 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
     assert any("is now modern-only" in t for t in http.texts())
 
+    # After the cutover, the emergency rollback refuses to take the new records out without its own confirmation.
+    refused = run_playbook(legacy_db, "emergency_rollback.yml", "-e", store_arg)
+    assert refused.returncode != 0 and "cut over to modern-only" in refused.stdout
+    assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
+    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts") == 0
+
 
 def check_phase3_report_in_a_browser(legacy_db, records_dir):
     """The Phase 3 report, rendered in headless Chromium: what a person sees agrees with the database."""

@@ -1,0 +1,242 @@
+"""bayview-runbook: the operator's command line. It runs the playbooks through ansible-runner.
+
+    bayview-runbook phase 2 [--inventory production] [--check] [--signoff-by "Name"]
+    bayview-runbook rollback --to N                    (the emergency rollback to version N)
+    bayview-runbook rollback --point ID --confirm DB   (the emergency rollback through a restore)
+    bayview-runbook restore --point ID [--confirm DB]
+    bayview-runbook status
+
+A short line per task appears as it finishes, read from ansible-runner's events. The exit
+status is the playbook's own. Each run keeps its artifacts (stdout, events, command) under
+--artifacts, with the value of every secret-looking environment variable replaced by ********,
+so they can be attached to a ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ansible_runner
+
+ROOT = Path(__file__).resolve().parent.parent
+REDACTED = "********"
+# Environment variables whose values are secrets (passwords, keys, tokens, webhook URLs).
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|WEBHOOK|SESSION|API_KEY|ACCESS_KEY", re.I)
+
+
+def secret_values(env: dict[str, str]) -> list[str]:
+    """The values to keep out of the artifacts, longest first (a value inside another goes after)."""
+    values = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 4}
+    return sorted(values, key=len, reverse=True)
+
+
+def scrub_artifacts(artifact_dir: Path, secrets: list[str]) -> int:
+    """Replace every secret value in every artifact file; returns how many files changed."""
+    changed = 0
+    for path in artifact_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        clean = text
+        for secret in secrets:
+            clean = clean.replace(secret, REDACTED)
+            clean = clean.replace(json.dumps(secret)[1:-1], REDACTED)  # as escaped inside JSON
+        if clean != text:
+            path.write_text(clean)
+            changed += 1
+    return changed
+
+
+class Progress:
+    """Prints one line per finished task and the recap, from ansible-runner's events."""
+
+    def __init__(self, out=sys.stdout, quiet: bool = False):
+        self.out, self.quiet, self.started = out, quiet, time.monotonic()
+        self.results: dict[str, dict] = {}  # task name -> its last result (for `status`)
+
+    def __call__(self, event: dict) -> bool:
+        kind, data = event.get("event", ""), event.get("event_data", {})
+        task = data.get("task", "")
+        clock = f"{time.monotonic() - self.started:6.1f}s"
+        if kind == "playbook_on_play_start":
+            self._print(f"{clock}  == {data.get('play', '')}")
+        elif kind == "runner_on_ok":
+            self.results[task] = data.get("res", {})
+            self._print(f"{clock}  {'changed' if data.get('res', {}).get('changed') else 'ok':<8} {task}")
+        elif kind == "runner_on_failed":
+            msg = data.get("res", {}).get("msg", "")
+            note = " (ignored)" if data.get("ignore_errors") else ""
+            self._print(f"{clock}  FAILED{note:<2} {task}: {msg}")
+        elif kind == "runner_on_unreachable":
+            self._print(f"{clock}  UNREACHABLE {task}: {data.get('res', {}).get('msg', '')}")
+        elif kind == "playbook_on_stats":
+            for host in data.get("processed", {}):
+                counts = {k: data.get(k, {}).get(host, 0) for k in ("ok", "changed", "failures", "rescued", "skipped")}
+                self._print(f"{clock}  recap {host}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+        return True  # keep every event in the artifacts
+
+    def _print(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.out, flush=True)
+
+
+def inventory_path(name: str) -> Path:
+    path = Path(name) if "/" in name else ROOT / "inventories" / name
+    if not path.exists():
+        known = ", ".join(sorted(p.name for p in (ROOT / "inventories").iterdir()))
+        raise SystemExit(f"bayview-runbook: no inventory {name!r}. Next step: use one of {known}, or a path.")
+    return path.resolve()
+
+
+def parse_extra(pairs: list[str]) -> dict[str, str]:
+    extra = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"bayview-runbook: -e {pair!r} is not KEY=VALUE. Nothing was run.")
+        extra[key] = value
+    return extra
+
+
+def plan(args: argparse.Namespace) -> tuple[str, dict]:
+    """The playbook and the extra variables of a command."""
+    extra = parse_extra(args.extra)
+    if getattr(args, "operator", None):
+        extra["operator"] = args.operator
+    if args.command == "phase":
+        if args.signoff_by:
+            extra["signoff_by"] = args.signoff_by
+        return f"playbooks/phase{args.number}.yml", extra
+    if args.command == "rollback":
+        if args.point:
+            extra["restore_point"] = args.point
+        else:
+            extra["target_version"] = str(args.to)
+        if args.confirm:
+            extra["confirm_restore"] = args.confirm
+        return "playbooks/emergency_rollback.yml", extra
+    if args.command == "restore":
+        extra["restore_point"] = args.point
+        if args.confirm:
+            extra["confirm_restore"] = args.confirm
+        return "playbooks/restore.yml", extra
+    return "playbooks/status.yml", extra
+
+
+def run(args: argparse.Namespace, out=sys.stdout) -> int:
+    playbook, extra = plan(args)
+    artifacts = Path(args.artifacts).resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    ident = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{Path(playbook).stem}-{os.getpid()}"
+    env = {
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    progress = Progress(out, quiet=args.command == "status")  # status prints its own summary
+    print(f"bayview-runbook: {playbook} on inventory {args.inventory}{' (check mode)' if args.check else ''}", file=out)
+    result = ansible_runner.run(
+        private_data_dir=str(artifacts),
+        artifact_dir=str(artifacts),
+        project_dir=str(ROOT),
+        playbook=playbook,
+        inventory=str(inventory_path(args.inventory)),
+        extravars=extra,
+        cmdline="--check" if args.check else None,
+        envvars=env,
+        ident=ident,
+        quiet=True,
+        suppress_env_files=True,  # nothing of the environment is written into env/
+        event_handler=progress,
+        rotate_artifacts=args.keep_artifacts,
+    )
+    artifact_dir = Path(result.config.artifact_dir)
+    scrub_artifacts(artifact_dir, secret_values({**os.environ, **env}))
+    if args.command == "status":
+        print_status(progress.results, out)
+    rc = result.rc if isinstance(result.rc, int) else 1
+    if result.status != "successful" and rc == 0:
+        rc = 1  # timeout or cancel
+    report = progress.results.get("Finish the run record", {}).get("record", {}).get("report_file")
+    if report:
+        print(f"bayview-runbook: run report {report}", file=out)
+    print(f"bayview-runbook: {result.status} (exit {rc}); artifacts: {artifact_dir}", file=out)
+    if rc and args.command != "status":
+        print(f"bayview-runbook: the full output is {artifact_dir / 'stdout'}", file=out)
+    return rc
+
+
+def print_status(results: dict[str, dict], out) -> None:
+    state = results.get("Read the state", {}).get("state")
+    if state is None:
+        print("The state could not be read; see the artifacts.", file=out)
+        return
+    mode = state["dual_write"]["mode"] if state.get("dual_write") else "not set up"
+    print(f"Ledger version {state['version']}   dual-write: {mode}", file=out)
+    for row in state["ledger"]:
+        print(f"  {row['version']:>4}  {row['name']:<32} phase {row['phase']}  {row['status']}", file=out)
+    print("Gates:", file=out)
+    for gate in state["gates"]:
+        signed = gate["signed_off_by"] or "NOT signed off"
+        print(f"  Phase {gate['phase']}: {'passed' if gate['passed'] else 'NOT passed'}, {signed}", file=out)
+    print("Data migrations:", file=out)
+    for m in state["data_migrations"]:
+        print(
+            f"  {m['data_migration']:<24} {m['status']:<10} {m['rows_read']:,}/{m['legacy_total']:,} rows, "
+            f"{m['migrated']:,} migrated, {m['quarantined']:,} quarantined",
+            file=out,
+        )
+    print(f"Open dual-write discrepancies: {state['open_discrepancies']}", file=out)
+    sessions = state["runbook_sessions"]
+    print(f"Running runbook sessions: {len(sessions)}", file=out)
+    for s in sessions:
+        lock = "  (holds the run lock)" if s["holds_run_lock"] else ""
+        print(f"  pid {s['pid']} {s['user']} {s['state']} since {s['query_start']}{lock}", file=out)
+    points = results.get("Run the restore point action", {}).get("restore_points", [])
+    print("Newest restore points:", file=out)
+    for p in points[:5]:
+        print(f"  {p['id']}  {p['label']}  {p['created_at']}", file=out)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="bayview-runbook", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--inventory", "-i", default="local", help="inventory: local, staging, production, or a path")
+    common.add_argument("--check", action="store_true", help="check mode: report what would change, change nothing")
+    common.add_argument("--operator", help="who runs this (recorded; defaults to the login name)")
+    common.add_argument("-e", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="extra variable")
+    common.add_argument(
+        "--artifacts",
+        default=os.environ.get("BAYVIEW_ARTIFACTS_DIR", str(ROOT / "artifacts")),
+        help="where each run's artifacts are kept",
+    )
+    common.add_argument("--keep-artifacts", type=int, default=100, help="artifact directories kept (0: all)")
+    commands = top.add_subparsers(dest="command", required=True)
+    phase = commands.add_parser("phase", parents=[common], help="run a phase playbook")
+    phase.add_argument("number", type=int, choices=range(1, 6), metavar="N", help="phase 1-5")
+    phase.add_argument("--signoff-by", help="sign this phase's gate off when it passes")
+    rollback = commands.add_parser("rollback", parents=[common], help="the emergency rollback")
+    how = rollback.add_mutually_exclusive_group(required=True)
+    how.add_argument("--to", type=int, metavar="N", help="roll back with the down migrations to version N")
+    how.add_argument("--point", metavar="ID", help="roll back through a restore of this restore point")
+    rollback.add_argument("--confirm", metavar="DB", help="the live database's name, to swap a restore in")
+    restore = commands.add_parser("restore", parents=[common], help="restore a restore point")
+    restore.add_argument("--point", required=True, metavar="ID", help="restore point id, or latest")
+    restore.add_argument("--confirm", metavar="DB", help="the live database's name, to make the restore live")
+    commands.add_parser("status", parents=[common], help="ledger, gates, dual-write, restore points, sessions")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
