@@ -1,4 +1,5 @@
-"""The Molecule scenario: Phase 1, its idempotence step, then the emergency rollback."""
+"""The Molecule scenarios: each phase (after the phases before it), its idempotence step, then
+the emergency rollback after it, each on its own disposable PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+
+
+def test_every_phase_has_a_scenario():
+    assert SCENARIOS == ["default", "phase2", "phase3", "phase4", "phase5"]
+
 
 @pytest.mark.molecule
-def test_molecule_rehearses_phase1_and_the_rollback():
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_rehearses_the_phase_and_the_rollback(scenario):
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1"}
     result = subprocess.run(
-        [f"{bin_dir}/molecule", "test", "-s", "default"],
+        [f"{bin_dir}/molecule", "test", "-s", scenario],
         cwd=ROOT,
         env=env,
         capture_output=True,
