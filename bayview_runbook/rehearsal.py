@@ -47,9 +47,11 @@ STEPS = [
 ]
 
 
-def rollback_in_the_middle_of_phase3(playbook: str, cluster, dbname: str, env: dict, extra: list[str]):
-    """Start Phase 3, wait until its batches are under way, then run the emergency rollback.
-    Returns the rollback's result, with Phase 3's (interrupted, so failed) output appended."""
+def rollback_in_the_middle_of_phase3(
+    playbook: str, cluster, dbname: str, env: dict, extra: list[str]
+) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """Start Phase 3 (slowed down), wait until its batches are under way, then run the emergency
+    rollback with `extra`. Returns (the rollback, Phase 3): Phase 3 must have failed, interrupted."""
     phase3 = subprocess.Popen(
         [playbook, "playbooks/phase3.yml", *SLOW_PHASE3],
         cwd=ROOT,
@@ -78,10 +80,7 @@ def rollback_in_the_middle_of_phase3(playbook: str, cluster, dbname: str, env: d
         phase3_output = phase3.communicate(timeout=120)[0]
     finally:
         phase3.kill()
-    if phase3.returncode == 0:
-        rollback.returncode = 1  # the rollback did not stop Phase 3
-    rollback.stdout += "\n--- the interrupted Phase 3 ---\n" + phase3_output
-    return rollback
+    return rollback, subprocess.CompletedProcess(phase3.args, phase3.returncode, phase3_output, "")
 
 
 def playbook_env(cluster: LocalCluster, dbname: str, records_dir: Path) -> dict[str, str]:
@@ -135,7 +134,10 @@ def _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp) 
         started = time.monotonic()
         log = logs_dir / f"{number:02d}-{Path(path).stem}.log"
         if path == MID_PHASE3:
-            result = rollback_in_the_middle_of_phase3(playbook, cluster, args.dbname, env, extra)
+            result, phase3 = rollback_in_the_middle_of_phase3(playbook, cluster, args.dbname, env, extra)
+            if phase3.returncode == 0:
+                result.returncode = 1  # the rollback did not stop Phase 3
+            result.stdout += "\n--- the interrupted Phase 3 ---\n" + phase3.stdout
         else:
             result = subprocess.run(
                 [playbook, path, *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import time
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,10 @@ from browser import open_page
 from conftest import playbook_command, run_playbook
 from selenium.webdriver.common.by import By
 
-from bayview_runbook.engine import ROOT
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
+from bayview_runbook.rehearsal import rollback_in_the_middle_of_phase3
+
+PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 @pytest.fixture
@@ -122,34 +123,20 @@ def test_a_phase_refuses_to_start_before_the_previous_one_is_signed_off(legacy_d
 
 
 def test_emergency_rollback_in_the_middle_of_phase_3(legacy_db, tmp_path):
-    """Phase 3 is migrating (slowed down, 40 batches) when the emergency rollback to the end of
+    """Phase 3 is migrating (slowed down, as in the rehearsal) when the emergency rollback to the end of
     Phase 1 starts: it stops the running batch, reverses the data migrations, runs the down
     migrations, proves the legacy data unchanged and voids the gates of Phases 2 on."""
     store_arg = f"restore_point_store=file://{tmp_path / 'store'}"
     legacy_before = legacy_db.pg_dump("bayview", "crouse_chapel")
     for phase in (1, 2):
         assert run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path).returncode == 0
-    cmd, env = playbook_command(
-        legacy_db,
-        "phase3.yml",
-        *("-e", store_arg, "-e", "bayview_batch_size=50", "-e", "bayview_batch_pause_seconds=0.2"),
-        records_dir=tmp_path,
+    _, env = playbook_command(legacy_db, "phase3.yml", records_dir=tmp_path)
+    env["BAYVIEW_RESTORE_POINT_DIR"] = str(tmp_path / "store")
+    rollback, phase3 = rollback_in_the_middle_of_phase3(
+        PLAYBOOK, legacy_db.cluster, legacy_db.name, env, ["-e", "target_version=4"]
     )
-    phase3 = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not legacy_db.scalar(
-            "SELECT count(*) FROM migration.data_migration_checkpoints WHERE status = 'running' AND batches >= 3"
-        ):
-            assert phase3.poll() is None and time.monotonic() < deadline, "Phase 3 never got under way"
-            time.sleep(0.2)
-        rollback = run_playbook(
-            legacy_db, "emergency_rollback.yml", "-e", store_arg, "-e", "target_version=4", records_dir=tmp_path
-        )
-        phase3_output = phase3.communicate(timeout=120)[0]
-    finally:
-        phase3.kill()
-    assert rollback.returncode == 0, rollback.output[-4000:]
+    phase3_output = phase3.stdout
+    assert rollback.returncode == 0, rollback.stdout[-4000:] + rollback.stderr
     assert phase3.returncode != 0, "the interrupted Phase 3 must fail"
     assert re.search(r"Runbook sessions stopped: \[\d+", rollback.stdout), rollback.stdout[-3000:]
     assert "Phase 3 stopped at 'Migrate in batches'" in phase3_output or "halted" in phase3_output

@@ -6,6 +6,8 @@ the cleaned values. The two steps are LATERAL subqueries fenced with OFFSET 0, s
 computes each cleaned value once per candidate instead of once per place it is used.
 """
 
+from ansible.module_utils.bayview.data_migrate import PERSON_FIELDS
+
 PLACEHOLDERS = "('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null')"
 
 # What each raw VALUES row holds, in order.
@@ -23,20 +25,9 @@ RAW_COLUMNS = [
     "phone_raw",
 ]
 
-# The columns every candidates query returns after legacy_id.
-COLUMNS = [
-    "role",
-    "person_type",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "maiden_name",
-    "birth_date",
-    "death_date",
-    "email",
-    "phone",
-    "has_data",
-]
+# The columns every candidates query returns after legacy_id: the person's fields as the engine
+# writes them, between the role and has_data.
+COLUMNS = ["role", *PERSON_FIELDS, "has_data"]
 
 
 def clean(expr: str) -> str:

@@ -70,18 +70,18 @@ def lift(conn: psycopg.Connection, by: str, run_id: str) -> list[int]:
 def stop_runbook_sessions(conn: psycopg.Connection, wait_seconds: float = 30.0) -> list[dict]:
     """Terminate the runbook's other sessions (those of the runbook's own role: a role may end its
     own sessions without any privilege) and wait until the run lock is free."""
-    sessions = [
+    # MATERIALIZED: the filter runs first, then pg_terminate_backend on what it kept (in one WHERE,
+    # PostgreSQL may call the function before it checks the user, and try a superuser's session).
+    stopped = [
         dict(zip(("pid", "user", "state", "query"), r, strict=True))
         for r in conn.execute(
-            """SELECT pid, usename, state, left(query, 200) FROM pg_catalog.pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_catalog.pg_backend_pid()
-                  AND application_name = %s AND usename = current_user""",
+            """WITH runbook_sessions AS MATERIALIZED (
+                   SELECT pid, usename, state, left(query, 200) AS query FROM pg_catalog.pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_catalog.pg_backend_pid()
+                      AND application_name = %s AND usename = current_user)
+               SELECT pid, usename, state, query FROM runbook_sessions WHERE pg_catalog.pg_terminate_backend(pid)""",
             [RUNBOOK_APPLICATION],
         )
-    ]
-    # One by one, after the filter: in a single WHERE, PostgreSQL may call the function first.
-    stopped = [
-        s for s in sessions if conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)", [s["pid"]]).fetchone()[0]
     ]
     db.acquire_run_lock(conn, "this database", wait_seconds)  # proves the stopped run let go
     db.release_run_lock(conn)

@@ -160,7 +160,7 @@ in {{ validation.seconds }} s.</p>
 
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT = 640, 180, 50
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(TEMPLATE)
 
 
 def _ledger_rows(before: list[dict], after: list[dict]) -> list[dict]:
@@ -253,4 +253,4 @@ def render(record: dict) -> str:
         "timings": _timings(record, details),
         "charts": [c for c in (_chart(cp) for cp in _checkpoints(details)) if c],
     }
-    return _ENV.from_string(TEMPLATE).render(**context)
+    return _TEMPLATE.render(**context)
