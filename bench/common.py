@@ -57,11 +57,15 @@ def best_of(runs: int, action) -> float:
     return min(times)
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
 def report(name: str, measured: float, baseline: float, baseline_name: str, target: float) -> bool:
     ratio = measured / baseline
     ok = ratio <= target
     print(
-        f"{name}: {measured:.2f}s vs {baseline_name} {baseline:.2f}s -> ratio {ratio:.2f} "
+        f"{name}: {duration(measured)} vs {baseline_name} {duration(baseline)} -> ratio {ratio:.2f} "
         f"(target <= {target:.2f}) {'PASS' if ok else 'FAIL'}"
     )
     return ok

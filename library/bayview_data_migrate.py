@@ -55,9 +55,19 @@ options:
     type: float
     default: 10
   batch_pause_seconds:
-    description: Rest between two batches (outside any transaction), to spare a busy production server.
+    description: Rest between two rounds of batches (outside any transaction), to spare a busy production server.
     type: float
     default: 0
+  workers:
+    description:
+      - Batches run side by side, each on its own connection and key range, when O(state=migrated).
+        Each batch still commits only after the one before it, so the checkpoint always covers an unbroken
+        prefix of the keys and a run killed at any moment resumes as with one worker.
+      - C(2) uses two connections and about 1.6 times the throughput, but also a second core of the
+        database server. On a two-core server that triples the web application's worst latencies, so keep
+        C(1) while the application is live there; use C(2) in a quiet window or on a larger server.
+    type: int
+    default: 1
 """
 
 EXAMPLES = r"""
@@ -108,6 +118,7 @@ def main() -> None:
             "max_batches": {"type": "int"},
             "lock_wait_seconds": {"type": "float", "default": 10},
             "batch_pause_seconds": {"type": "float", "default": 0},
+            "workers": {"type": "int", "default": 1},
         },
     )
     p = module.params
@@ -134,7 +145,13 @@ def main() -> None:
                 )
                 module.exit_json(changed=changed, checkpoint=checkpoint)
             checkpoint = data_migrate.run(
-                p, migration, p["batch_size"], p["max_batches"], p["lock_wait_seconds"], p["batch_pause_seconds"]
+                p,
+                migration,
+                p["batch_size"],
+                p["max_batches"],
+                p["lock_wait_seconds"],
+                p["batch_pause_seconds"],
+                p["workers"],
             )
             module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
         if module.check_mode:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.bayview import data_migrate, migrate
+from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, ROOT
 
 DATA = ROOT / "migrations" / "data"
@@ -144,6 +145,100 @@ def test_sigkill_in_the_middle_of_a_batch_resumes_with_no_duplicate_and_no_gap(p
         )
         == 0
     )
+
+
+def test_two_workers_write_what_one_writes_with_the_same_checkpoint(phase2_db):
+    one = data_migrate.run(phase2_db.params(), migration(), batch_size=300)
+    persons_one = phase2_db.query(
+        "SELECT l.legacy_id, l.role, p.first_name, p.last_name, p.birth_date FROM core.persons p "
+        "JOIN core.person_legacy_links l ON l.person_id = p.id ORDER BY 1, 2"
+    )
+    data_migrate.reverse(phase2_db.params(), migration())
+    two = data_migrate.run(phase2_db.params(), migration(), batch_size=300, workers=2)
+    keys = ("status", "last_key", "rows_read", "candidates", "migrated", "quarantined", "excluded", "batches")
+    assert {k: two[k] for k in keys} == {k: one[k] for k in keys}
+    assert two["checksum"] == one["checksum"]  # the same batches, chained in the same key order
+    assert [t["last_key"] for t in two["batch_timings"]] == [300, 600, 900, 1200, 1500, 1800, 2000]
+    assert (
+        phase2_db.query(
+            "SELECT l.legacy_id, l.role, p.first_name, p.last_name, p.birth_date FROM core.persons p "
+            "JOIN core.person_legacy_links l ON l.person_id = p.id ORDER BY 1, 2"
+        )
+        == persons_one
+    )
+
+
+def test_a_batch_that_finished_first_waits_for_the_one_before_it(phase2_db, tmp_path):
+    """Two workers: the first batch of a round is held by a lock, the second finishes its work.
+    The second must not commit before the first; killed then, the run leaves neither behind."""
+    reference = data_migrate.dry_run(phase2_db.params(), migration())["would"]
+    data_migrate.run(phase2_db.params(), migration(), batch_size=250, max_batches=2)
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import bayview_runbook.engine\n"
+        "from ansible.module_utils.bayview import data_migrate\n"
+        f"params = {phase2_db.params()!r}\n"
+        "params['lock_timeout_ms'] = 120000\n"
+        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250, workers=2)\n"
+    )
+    first_of_round = phase2_db.scalar(
+        "SELECT min(id) FROM bayview.memorials WHERE id > 500 AND death_date IS NULL "
+        "AND lower(btrim(last_name)) NOT IN ('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null')"
+    )
+    with phase2_db.connect() as blocker:
+        blocker.autocommit = False
+        # An uncommitted link for a legacy row of the third batch: its insert waits on this transaction.
+        person = blocker.execute(
+            "INSERT INTO core.persons (person_type, last_name) VALUES ('other', 'Blocker') RETURNING id"
+        ).fetchone()[0]
+        blocker.execute(
+            "INSERT INTO core.person_legacy_links (person_id, legacy_table, legacy_id, role) "
+            "VALUES (%s, 'bayview.memorials', %s, 'deceased')",
+            [person, first_of_round],
+        )
+        runner = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
+        deadline = time.monotonic() + 60
+        while phase2_db.query(
+            "SELECT wait_event_type, state FROM pg_stat_activity WHERE application_name = 'bayview-test' "
+            "AND backend_xid IS NOT NULL ORDER BY 1"
+        ) != [("Client", "idle in transaction"), ("Lock", "active")]:
+            assert time.monotonic() < deadline, phase2_db.query(
+                "SELECT wait_event_type, wait_event, state, backend_xid::text, left(query, 60) FROM pg_stat_activity "
+                "WHERE application_name = 'bayview-test'"
+            )
+            time.sleep(0.1)
+        time.sleep(0.5)  # the finished batch keeps waiting for the one before it
+        assert phase2_db.scalar("SELECT last_key FROM migration.data_migration_checkpoints") == 500
+        # Two workers, two connections: the run's own is the first worker's.
+        assert (
+            phase2_db.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bayview-test' "
+                "AND pid <> pg_backend_pid()"
+            )
+            == 2
+        )
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait()
+        blocker.rollback()
+    checkpoint = phase2_db.query("SELECT last_key, rows_read, migrated FROM migration.data_migration_checkpoints")[0]
+    assert checkpoint[:2] == (500, 500)
+    assert totals(phase2_db)["persons"] == checkpoint[2]  # nothing of either batch remains
+    assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id > 500") == 0
+
+    result = data_migrate.run(phase2_db.params(), migration(), batch_size=250, workers=2)
+    assert result["status"] == "completed" and result["rows_read"] == 2000
+    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
+        reference["migrated"],
+        reference["quarantined"],
+        reference["excluded"],
+    )
+    assert totals(phase2_db)["persons"] == reference["migrated"]
+
+
+def test_workers_must_be_at_least_one(phase2_db):
+    with pytest.raises(RunbookError, match="workers must be at least 1"):
+        data_migrate.run(phase2_db.params(), migration(), workers=0)
+    assert phase2_db.scalar("SELECT count(*) FROM migration.data_migration_checkpoints") == 0
 
 
 def test_reverse_removes_exactly_what_the_migration_created(phase2_db):
