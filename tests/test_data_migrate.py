@@ -35,6 +35,37 @@ def totals(db) -> dict:
     return {"persons": persons, "links": links, "quarantined": quarantined}
 
 
+def runner_script(tmp_path: Path, db, workers: int) -> Path:
+    """A separate process that runs the migration in batches of 250, waiting as long as a lock holds it."""
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import bayview_runbook.engine\n"
+        "from ansible.module_utils.bayview import data_migrate\n"
+        f"params = {db.params()!r}\n"
+        "params['lock_timeout_ms'] = 120000\n"
+        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250, workers={workers})\n"
+    )
+    return script
+
+
+def resumes_exactly(db, reference: dict, workers: int) -> None:
+    """Run again after a kill: the counts the dry run predicted, no duplicate link."""
+    result = data_migrate.run(db.params(), migration(), batch_size=250, workers=workers)
+    assert result["status"] == "completed" and result["rows_read"] == 2000
+    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
+        reference["migrated"],
+        reference["quarantined"],
+        reference["excluded"],
+    )
+    assert totals(db)["persons"] == reference["migrated"]
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM (SELECT legacy_id, role FROM core.person_legacy_links GROUP BY 1, 2 HAVING count(*) > 1) d"
+        )
+        == 0
+    )
+
+
 def test_counts_add_up_and_the_dry_run_predicted_them(phase2_db):
     plan = data_migrate.dry_run(phase2_db.params(), migration())["would"]
     assert phase2_db.scalar("SELECT count(*) FROM migration.data_migration_checkpoints") == 0  # dry run wrote nothing
@@ -106,14 +137,7 @@ def test_clean_up_rules_and_hostile_names(phase2_db):
 def test_sigkill_in_the_middle_of_a_batch_resumes_with_no_duplicate_and_no_gap(phase2_db, tmp_path):
     reference = data_migrate.dry_run(phase2_db.params(), migration())["would"]
     data_migrate.run(phase2_db.params(), migration(), batch_size=250, max_batches=2)  # committed progress
-    script = tmp_path / "runner.py"
-    script.write_text(
-        "import bayview_runbook.engine\n"
-        "from ansible.module_utils.bayview import data_migrate\n"
-        f"params = {phase2_db.params()!r}\n"
-        "params['lock_timeout_ms'] = 120000\n"
-        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250)\n"
-    )
+    script = runner_script(tmp_path, phase2_db, workers=1)
     with phase2_db.connect() as blocker:
         blocker.autocommit = False
         blocker.execute("LOCK TABLE core.persons IN EXCLUSIVE MODE")  # the third batch will wait inside its transaction
@@ -131,20 +155,7 @@ def test_sigkill_in_the_middle_of_a_batch_resumes_with_no_duplicate_and_no_gap(p
     assert checkpoint[0] == 500 and checkpoint[1] == 500  # only the two committed batches
     assert totals(phase2_db)["persons"] == checkpoint[2]  # nothing of the killed batch remains
 
-    result = data_migrate.run(phase2_db.params(), migration(), batch_size=250)
-    assert result["status"] == "completed" and result["rows_read"] == 2000
-    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
-        reference["migrated"],
-        reference["quarantined"],
-        reference["excluded"],
-    )
-    assert totals(phase2_db)["persons"] == reference["migrated"]
-    assert (
-        phase2_db.scalar(
-            "SELECT count(*) FROM (SELECT legacy_id, role FROM core.person_legacy_links GROUP BY 1, 2 HAVING count(*) > 1) d"
-        )
-        == 0
-    )
+    resumes_exactly(phase2_db, reference, workers=1)
 
 
 def test_two_workers_write_what_one_writes_with_the_same_checkpoint(phase2_db):
@@ -173,14 +184,7 @@ def test_a_batch_that_finished_first_waits_for_the_one_before_it(phase2_db, tmp_
     The second must not commit before the first; killed then, the run leaves neither behind."""
     reference = data_migrate.dry_run(phase2_db.params(), migration())["would"]
     data_migrate.run(phase2_db.params(), migration(), batch_size=250, max_batches=2)
-    script = tmp_path / "runner.py"
-    script.write_text(
-        "import bayview_runbook.engine\n"
-        "from ansible.module_utils.bayview import data_migrate\n"
-        f"params = {phase2_db.params()!r}\n"
-        "params['lock_timeout_ms'] = 120000\n"
-        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250, workers=2)\n"
-    )
+    script = runner_script(tmp_path, phase2_db, workers=2)
     first_of_round = phase2_db.scalar(
         "SELECT min(id) FROM bayview.memorials WHERE id > 500 AND death_date IS NULL "
         "AND lower(btrim(last_name)) NOT IN ('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null')"
@@ -225,14 +229,7 @@ def test_a_batch_that_finished_first_waits_for_the_one_before_it(phase2_db, tmp_
     assert totals(phase2_db)["persons"] == checkpoint[2]  # nothing of either batch remains
     assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id > 500") == 0
 
-    result = data_migrate.run(phase2_db.params(), migration(), batch_size=250, workers=2)
-    assert result["status"] == "completed" and result["rows_read"] == 2000
-    assert (result["migrated"], result["quarantined"], result["excluded"]) == (
-        reference["migrated"],
-        reference["quarantined"],
-        reference["excluded"],
-    )
-    assert totals(phase2_db)["persons"] == reference["migrated"]
+    resumes_exactly(phase2_db, reference, workers=2)
 
 
 def test_workers_must_be_at_least_one(phase2_db):
