@@ -259,7 +259,6 @@ def _start_checkpoint(conn, migration: ModuleType, legacy_total: int) -> None:
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
     """(candidates, migrated, quarantined, excluded, persons without a link, checksum part)."""
-    conn.execute(BATCH_PLANNER_SETTING)
     range_has_links = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM core.person_legacy_links WHERE legacy_table = %s "
         "AND legacy_id > %s AND legacy_id <= %s)",
@@ -380,6 +379,7 @@ class _Batches:
         migration, batch_started = self.migration, time.monotonic()
         hi = batch_keys[-1]
         with conn.transaction():
+            conn.execute(BATCH_PLANNER_SETTING)  # once per batch; its savepoints and row-by-row retries keep it
             try:
                 with conn.transaction():
                     result = _write_batch(conn, migration, self.cand, lo, hi)
@@ -443,8 +443,8 @@ def run(
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
         halts.require_not_halted(conn, f"Data migration {migration.NAME}")
         cand = candidates_sql_for(conn, migration)
-        legacy_total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(migration.LEGACY_TABLE)))
-        legacy_total = legacy_total.fetchone()[0]
+        count = sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(migration.LEGACY_TABLE))
+        legacy_total = conn.execute(count).fetchone()[0]
         _start_checkpoint(conn, migration, legacy_total)
         batches = _Batches(migration, cand, legacy_total)
         batches.open(params, workers, conn)
