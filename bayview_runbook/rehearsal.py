@@ -20,15 +20,22 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
-from bayview_runbook.localpg import LocalCluster
+from bayview_runbook.engine import DATA_MIGRATIONS, data_migrate
+from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Phase 3 slowed down (small batches, a rest between them) so that the rollback finds it at work.
-SLOW_PHASE3 = ["-e", "bayview_batch_size=100", "-e", "bayview_batch_pause_seconds=0.2"]
+# Phase 3 in small batches: the rollback holds its fourth batch in flight (see below). The batch
+# waits for the held lock as long as it takes, instead of giving up after lock_timeout.
+HELD_PHASE3_BATCH_SIZE = 100
+HELD_PHASE3 = ["-e", f"bayview_batch_size={HELD_PHASE3_BATCH_SIZE}", "-e", "bayview_lock_timeout_ms=300000"]
 MID_PHASE3 = "mid-phase3"
+RUNBOOK_APPLICATION = "bayview-runbook"  # the application_name the halt ends sessions by
+# Longest the rehearsal waits for Phase 3 to reach the held batch: a failure guard, not a timing.
+HELD_BATCH_WAIT_SECONDS = 600
 
 # (title, playbook, extra arguments, must it change nothing?)
 STEPS = [
@@ -49,26 +56,45 @@ STEPS = [
 
 def rollback_in_the_middle_of_phase3(
     playbook: str, cluster, dbname: str, env: dict, extra: list[str]
-) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
-    """Start Phase 3 (slowed down), wait until its batches are under way, then run the emergency
-    rollback with `extra`. Returns (the rollback, Phase 3): Phase 3 must have failed, interrupted."""
-    phase3 = subprocess.Popen(
-        [playbook, "playbooks/phase3.yml", *SLOW_PHASE3],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess, dict]:
+    """Start Phase 3 with one of its batches held in flight, then run the emergency rollback with
+    `extra`. Returns (the rollback, Phase 3, the held batch's session).
+
+    Nothing here depends on the machine's speed. Before Phase 3 starts, a second runbook session
+    (as a stuck batch worker would be) writes an uncommitted link for a legacy row of the memorial
+    persons' fourth batch: the first three batches commit, the fourth waits on that row for as long
+    as it takes. The rollback starts only once that batch is seen waiting, and its halt ends both
+    runbook sessions, so there is always a session to stop and the lock goes with it."""
+    memorials = data_migrate.load(DATA_MIGRATIONS, "0001_memorial_persons")
+    holder = psycopg.connect(
+        cluster.conninfo(user=RUNBOOK_ROLE, dbname=dbname), application_name=RUNBOOK_APPLICATION
+    )  # not autocommit: the held row stays uncommitted until the halt ends this session
+    phase3 = None
     try:
-        with psycopg.connect(cluster.conninfo(dbname=dbname), autocommit=True) as conn:
-            deadline = time.monotonic() + 120
-            while not conn.execute(
-                "SELECT count(*) FROM migration.data_migration_checkpoints WHERE status = 'running' AND batches >= 3"
-            ).fetchone()[0]:
-                if phase3.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("Phase 3 never got under way: see its output")
-                time.sleep(0.2)
+        legacy_id, role = holder.execute(
+            sql.SQL(
+                "WITH " + data_migrate.CLASSIFIED + " SELECT legacy_id, role FROM cls WHERE outcome = 'migrated' "
+                "ORDER BY legacy_id, role LIMIT 1"
+            ).format(candidates=data_migrate.candidates_sql_for(holder, memorials)),
+            {"lo": 3 * HELD_PHASE3_BATCH_SIZE, "hi": 4 * HELD_PHASE3_BATCH_SIZE, "ids": None},
+        ).fetchone()
+        person = holder.execute(
+            "INSERT INTO core.persons (person_type, last_name) VALUES ('other', 'Held by the rehearsal') RETURNING id"
+        ).fetchone()[0]
+        holder.execute(
+            "INSERT INTO core.person_legacy_links (person_id, legacy_table, legacy_id, role) VALUES (%s, %s, %s, %s)",
+            [person, memorials.LEGACY_TABLE, legacy_id, role],
+        )
+        holder_pid = holder.info.backend_pid
+        phase3 = subprocess.Popen(
+            [playbook, "playbooks/phase3.yml", *HELD_PHASE3],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        held = _wait_for_held_batch(cluster, dbname, holder_pid, phase3)
         rollback = subprocess.run(
             [playbook, "playbooks/emergency_rollback.yml", *extra],
             cwd=ROOT,
@@ -77,10 +103,32 @@ def rollback_in_the_middle_of_phase3(
             text=True,
             check=False,
         )
-        phase3_output = phase3.communicate(timeout=120)[0]
+        phase3_output = phase3.communicate(timeout=HELD_BATCH_WAIT_SECONDS)[0]
     finally:
-        phase3.kill()
-    return rollback, subprocess.CompletedProcess(phase3.args, phase3.returncode, phase3_output, "")
+        if phase3 is not None:
+            phase3.kill()
+        holder.close()  # normally already ended by the halt
+    return rollback, subprocess.CompletedProcess(phase3.args, phase3.returncode, phase3_output, ""), held
+
+
+def _wait_for_held_batch(cluster, dbname: str, holder_pid: int, phase3: subprocess.Popen) -> dict:
+    """The Phase 3 session whose batch waits on the held row, once it does."""
+    deadline = time.monotonic() + HELD_BATCH_WAIT_SECONDS
+    with psycopg.connect(cluster.conninfo(dbname=dbname), autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT pid, (SELECT batches FROM migration.data_migration_checkpoints "
+                "WHERE data_migration = '0001_memorial_persons') FROM pg_catalog.pg_stat_activity "
+                "WHERE %s = ANY(pg_catalog.pg_blocking_pids(pid))",
+                [holder_pid],
+            ).fetchone()
+            if row:
+                return {"pid": row[0], "batches_committed": row[1]}
+            if phase3.poll() is not None:
+                raise RuntimeError("Phase 3 ended before it reached the held batch: see its output")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Phase 3 did not reach the held batch in {HELD_BATCH_WAIT_SECONDS}s")
+            time.sleep(0.1)
 
 
 def playbook_env(cluster: LocalCluster, dbname: str, records_dir: Path) -> dict[str, str]:
@@ -134,7 +182,7 @@ def _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp) 
         started = time.monotonic()
         log = logs_dir / f"{number:02d}-{Path(path).stem}.log"
         if path == MID_PHASE3:
-            result, phase3 = rollback_in_the_middle_of_phase3(playbook, cluster, args.dbname, env, extra)
+            result, phase3, _ = rollback_in_the_middle_of_phase3(playbook, cluster, args.dbname, env, extra)
             if phase3.returncode == 0:
                 result.returncode = 1  # the rollback did not stop Phase 3
             result.stdout += "\n--- the interrupted Phase 3 ---\n" + phase3.stdout

@@ -40,6 +40,13 @@ options:
     description: An active transaction holding locks longer than this blocks the run.
     type: int
     default: 300
+  blocking_sessions:
+    description:
+      - Whether to check for sessions that hold locks on the tables involved.
+      - The emergency rollback checks them only after its halt has ended the runbook's own sessions
+        (a stuck batch is what it must stop, not a reason to refuse).
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -81,6 +88,7 @@ def main() -> None:
             "client_tools": {"type": "list", "elements": "str", "default": ["pg_dump", "pg_restore"]},
             "idle_in_transaction_seconds": {"type": "int", "default": 60},
             "long_running_seconds": {"type": "int", "default": 300},
+            "blocking_sessions": {"type": "bool", "default": True},
         },
     )
     p = module.params
@@ -94,6 +102,7 @@ def main() -> None:
             p["client_tools"],
             p["idle_in_transaction_seconds"],
             p["long_running_seconds"],
+            p["blocking_sessions"],
         )
         failed = [c for c in checks if not c.ok]
         result = {"changed": False, "checks": preflight.as_dicts(checks), "failed_checks": [c.name for c in failed]}

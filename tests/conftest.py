@@ -4,8 +4,10 @@ Playbooks run for real through ansible-playbook."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -176,6 +178,32 @@ def playbook_command(db: TestDatabase, playbook: str, *extra: str, records_dir: 
     )
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(ROOT / "playbooks" / playbook), *extra]
     return cmd, env
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants, parents first. Ansible's workers call setsid(), so killing
+    ansible-playbook's process group would leave the worker and its module running."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def kill_tree(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Kill a playbook run as a crash of the control node would: every process of it at once."""
+    for pid in process_tree(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    proc.wait(timeout=60)
 
 
 def run_playbook(db: TestDatabase, playbook: str, *extra: str, records_dir: Path | None = None) -> PlaybookResult:

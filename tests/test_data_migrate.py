@@ -211,7 +211,7 @@ def test_a_batch_that_finished_first_waits_for_the_one_before_it(phase2_db, tmp_
                 "WHERE application_name = 'bayview-test'"
             )
             time.sleep(0.1)
-        time.sleep(0.5)  # the finished batch keeps waiting for the one before it
+        # Seen idle in its transaction (its xid still open), the finished batch has not committed.
         assert phase2_db.scalar("SELECT last_key FROM migration.data_migration_checkpoints") == 500
         # Two workers, two connections: the run's own is the first worker's.
         assert (

@@ -208,6 +208,7 @@ def run(
     client_tools: list[str],
     idle_seconds: int,
     active_seconds: int,
+    blocking_sessions: bool = True,
 ) -> list[Check]:
     checks: list[Check] = []
     pending: list[Migration] = []
@@ -227,7 +228,8 @@ def run(
         checks.extend(check_client_tools(conn, client_tools))
         checks.append(check_connections(conn, connections_needed))
         checks.append(check_privileges(conn))
-        checks.append(check_blocking_sessions(conn, idle_seconds, active_seconds))
+        if blocking_sessions:
+            checks.append(check_blocking_sessions(conn, idle_seconds, active_seconds))
         if migrations_dir is not None:
             applied = ledger.current_version(ledger.read(conn))
             checks.append(check_legacy_columns(conn, [m for m in pending if m.version > applied]))
