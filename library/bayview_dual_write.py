@@ -25,6 +25,12 @@ options:
   operator:
     description: Who changes it (defaults to the login name).
     type: str
+  confirm_leave_modern_only:
+    description:
+      - The database's name, to leave C(modern-only) after a cutover. Anything else is refused, changing nothing
+        (check mode refuses too), so no playbook can leave it by accident.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -58,6 +64,7 @@ def main() -> None:
             "mode": {"type": "str", "choices": list(dual_write.MODES)},
             "reason": {"type": "str", "default": ""},
             "operator": {"type": "str"},
+            "confirm_leave_modern_only": {"type": "str", "default": ""},
         },
     )
     p = module.params
@@ -72,9 +79,14 @@ def main() -> None:
             if p["mode"] is None or p["mode"] == before["mode"]:
                 module.exit_json(changed=False, before=before, after=before)
             if module.check_mode:
+                dual_write.refuse_leaving_modern_only(
+                    before, p["mode"], p["connection"]["dbname"], p["confirm_leave_modern_only"]
+                )
                 after = {**before, "mode": p["mode"]}
             else:
-                before, after = dual_write.set_mode(conn, p["mode"], operator(module), p["reason"])
+                before, after = dual_write.set_mode(
+                    conn, p["mode"], operator(module), p["reason"], p["confirm_leave_modern_only"]
+                )
         result = {"changed": True, "before": before, "after": after}
         if module._diff:
             result["diff"] = {"before": f"mode: {before['mode']}\n", "after": f"mode: {after['mode']}\n"}

@@ -56,6 +56,13 @@ options:
     description: Attempts per migration when a lock is not granted within the lock timeout.
     type: int
     default: 5
+  direction:
+    description:
+      - C(down) refuses a target above the current version, before anything changes (the emergency rollback
+        only goes down); C(any) goes either way.
+    type: str
+    choices: [any, down]
+    default: any
 """
 
 EXAMPLES = r"""
@@ -137,6 +144,7 @@ def main() -> None:
             "accept_checksum_reason": {"type": "str", "default": ""},
             "lock_wait_seconds": {"type": "float", "default": 10},
             "lock_retries": {"type": "int", "default": 5},
+            "direction": {"type": "str", "choices": ["any", "down"], "default": "any"},
         },
         mutually_exclusive=[("target_version", "phase")],
     )
@@ -155,6 +163,7 @@ def main() -> None:
             accept_reason=p["accept_checksum_reason"],
             lock_wait_seconds=p["lock_wait_seconds"],
             lock_attempts=p["lock_retries"],
+            direction=p["direction"],
         )
         after = outcome.ledger_after
         remaining = sorted(int(v) for v, r in after.items() if r["status"] == "applied")

@@ -22,7 +22,22 @@ def get_mode(conn: psycopg.Connection) -> dict:
     return dict(zip(("mode", "changed_at", "changed_by", "reason"), row, strict=True))
 
 
-def set_mode(conn: psycopg.Connection, mode: str, by: str, reason: str) -> tuple[dict, dict]:
+def refuse_leaving_modern_only(before: dict, mode: str, database: str, confirmation: str) -> None:
+    """After the cutover the new design holds records the legacy schemas lack: leaving modern-only
+    takes them out of the application's sight, so it needs the database's name as confirmation."""
+    if before["mode"] == "modern-only" and mode != "modern-only" and confirmation != database:
+        raise RunbookError(
+            f"{database} is modern-only since {before['changed_at']} (set by {before['changed_by']}): the application "
+            f"has written records to the new design only. Switching to {mode} would hide them from it. "
+            "Nothing was changed.",
+            f"if this is really intended (an emergency rollback after the cutover), confirm with the database's name: "
+            f"confirm_leave_modern_only={database}.",
+        )
+
+
+def set_mode(
+    conn: psycopg.Connection, mode: str, by: str, reason: str, confirm_leave_modern_only: str = ""
+) -> tuple[dict, dict]:
     """Set the mode (recorded); returns (before, after). Setting the current mode changes nothing."""
     if mode not in MODES:
         raise RunbookError(f"Unknown dual-write mode {mode!r}.", f"use one of: {', '.join(MODES)}.")
@@ -30,6 +45,7 @@ def set_mode(conn: psycopg.Connection, mode: str, by: str, reason: str) -> tuple
         before = get_mode(conn)
         if before["mode"] == mode:
             return before, before
+        refuse_leaving_modern_only(before, mode, conn.info.dbname, confirm_leave_modern_only)
         conn.execute(
             "UPDATE migration.dual_write_mode SET mode = %s, changed_at = now(), changed_by = %s, reason = %s",
             [mode, by, reason],

@@ -83,6 +83,7 @@ def make_plan(
     rows: dict[int, ledger.LedgerRow],
     target_version: int,
     accept_changed: list[int],
+    direction: str = "any",
 ) -> Plan:
     by_version = {m.version: m for m in migrations}
     latest = max(by_version, default=0)
@@ -106,6 +107,12 @@ def make_plan(
             f"version {current + 1} is not. Nothing was changed.",
             "inspect migration.runbook_ledger and migration.runbook_ledger_events; roll back to "
             f"{current} with the emergency rollback playbook, or fix the ledger by hand with a record.",
+        )
+    if direction == "down" and target_version > current:
+        raise RunbookError(
+            f"Target version {target_version} is above the current version {current}: a rollback only goes "
+            "down. Nothing was changed.",
+            f"choose a target between 0 (the baseline before Phase 1) and {current}; the phase playbooks go forward.",
         )
     plan = Plan(target_version=target_version, current_version=current)
     drifted = []
@@ -278,6 +285,7 @@ def run(
     accept_reason: str = "",
     lock_wait_seconds: float = 10.0,
     lock_attempts: int = 5,
+    direction: str = "any",
 ) -> Outcome:
     """Bring the database to target_version (or the last version of target_phase)."""
     migrations = load_migrations(migrations_dir)
@@ -299,7 +307,7 @@ def run(
         if not check_mode:
             db.acquire_run_lock(conn, target, lock_wait_seconds)
         rows = ledger.read(conn)
-        plan = make_plan(migrations, rows, target_version, accept_changed)
+        plan = make_plan(migrations, rows, target_version, accept_changed, direction)
         outcome = Outcome(plan=plan, ledger_before={v: r.as_dict() for v, r in rows.items()})
         if check_mode:
             outcome.ledger_after = _planned_ledger(rows, plan)

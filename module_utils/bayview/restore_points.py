@@ -289,7 +289,14 @@ def restore(
     steps.append(
         f"4. Its legacy fingerprint matches the manifest ({manifest['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"
     )
-    result = {"restore_point": manifest["id"], "restored_database": target, "steps": steps, "swapped": False}
+    result = {
+        "restore_point": manifest["id"],
+        "restored_database": target,
+        "steps": steps,
+        "swapped": False,
+        # What _fingerprint_matches just compared equal (it raises otherwise).
+        "legacy_fingerprint_matched": manifest["legacy_fingerprint"]["fingerprint_sha256"],
+    }
     if not confirm:
         steps.append(f"5. Not made live (no confirm_restore): the live database {live} is unchanged")
         return result
