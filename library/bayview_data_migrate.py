@@ -136,7 +136,7 @@ def main() -> None:
                 changed = any(
                     checkpoint[k] > 0
                     for k in (
-                        "resynced_this_run",
+                        "changes_this_run",
                         "batches_this_run",
                         "discrepancies_repaired",
                         "deleted_rows_persons_removed",

@@ -330,6 +330,26 @@ def test_incremental_sync_picks_up_new_and_updated_rows_and_keeps_person_ids(pha
     assert first["rows_read"] == 2000
 
 
+def test_a_sync_of_unchanged_rows_at_the_watermark_changes_nothing(phase2_db):
+    """A bulk load gives many legacy rows one updated_at, inside the sync's margin: every sync reads
+    them again, and must find nothing to do (reported unchanged, nothing rewritten)."""
+    with phase2_db.connect("bayview_app") as app:
+        app.execute("UPDATE bayview.memorials SET message = message")  # the trigger: one updated_at for all
+    data_migrate.run(phase2_db.params(), migration(), batch_size=500)
+    with phase2_db.connect("bayview_app") as app:  # one real change among them
+        app.execute("UPDATE bayview.memorials SET first_name = 'Changed' WHERE id = 7")
+    first = data_migrate.sync(phase2_db.params(), migration(), batch_size=500)
+    assert first["resynced_this_run"] == 1 and first["changes_this_run"] == 1  # changed since the run began
+    persons_xmin = phase2_db.query("SELECT id, xmin::text FROM core.persons ORDER BY id")
+    quarantine_xmin = phase2_db.query("SELECT id, xmin::text FROM migration.quarantine ORDER BY id")
+    second = data_migrate.sync(phase2_db.params(), migration(), batch_size=500)
+    assert second["resynced_this_run"] == 2000  # read again: the bulk load is inside the margin
+    assert second["changes_this_run"] == 0 and second["batches_this_run"] == 0
+    # Nothing was rewritten: every person and quarantine row is the same row version as before.
+    assert phase2_db.query("SELECT id, xmin::text FROM core.persons ORDER BY id") == persons_xmin
+    assert phase2_db.query("SELECT id, xmin::text FROM migration.quarantine ORDER BY id") == quarantine_xmin
+
+
 def test_the_dual_write_mode_is_stored_and_every_change_recorded(phase2_db):
     from ansible.module_utils.bayview import dual_write
     from ansible.module_utils.bayview.db import connect

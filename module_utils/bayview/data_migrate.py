@@ -86,11 +86,13 @@ links AS (
     RETURNING 1
 ),
 quarantine AS (
-    INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
+    INSERT INTO migration.quarantine AS q (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
     SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason,
            (SELECT to_jsonb(t) FROM {legacy} t WHERE t.{key} = cls.legacy_id)  -- only for the few quarantined
       FROM cls WHERE outcome = 'quarantined'
-    ON CONFLICT ON CONSTRAINT quarantine_once DO NOTHING
+    -- already quarantined (a resync, or the dual-write manager): kept as is unless the row changed
+    ON CONFLICT ON CONSTRAINT quarantine_once DO UPDATE SET reason = EXCLUDED.reason, legacy_row = EXCLUDED.legacy_row
+     WHERE (q.reason, q.legacy_row) IS DISTINCT FROM (EXCLUDED.reason, EXCLUDED.legacy_row)
     RETURNING 1
 )"""
 
@@ -151,6 +153,19 @@ updated AS (
            death_date = cls.death_date, email = cls.email, phone = cls.phone, updated_at = now(), migration_date = now()
       FROM old JOIN cls ON cls.legacy_id = old.legacy_id AND cls.role = old.role
      WHERE p.id = old.person_id AND cls.outcome = 'migrated'
+       -- unchanged persons are not rewritten: a row seen again within the sync's margin changes nothing
+       AND (p.person_type, p.first_name, p.middle_name, p.last_name, p.maiden_name, p.birth_date, p.death_date,
+            p.email, p.phone)
+           IS DISTINCT FROM (cls.person_type, cls.first_name, cls.middle_name, cls.last_name, cls.maiden_name,
+                             cls.birth_date, cls.death_date, cls.email, cls.phone)
+    RETURNING 1
+),
+unquarantined AS (
+    -- quarantine entries of these rows that no longer apply (a reason that changed is updated in place)
+    DELETE FROM migration.quarantine q
+     WHERE q.data_migration = %(name)s AND q.legacy_table = %(legacy_table)s AND q.legacy_id = ANY(%(ids)s::bigint[])
+       AND NOT EXISTS (SELECT 1 FROM cls WHERE cls.legacy_id = q.legacy_id AND cls.role = q.role
+                                           AND cls.outcome = 'quarantined')
     RETURNING 1
 ),
 removed AS (
@@ -168,7 +183,8 @@ numbered AS (
     + INSERT_NEW_PERSONS
     + """
 SELECT (SELECT count(DISTINCT legacy_id) FROM cls), (SELECT count(*) FROM updated),
-       (SELECT count(*) FROM removed), (SELECT count(*) FROM persons)"""
+       (SELECT count(*) FROM removed), (SELECT count(*) FROM persons),
+       (SELECT count(*) FROM quarantine) + (SELECT count(*) FROM unquarantined)"""
 )
 
 
@@ -539,16 +555,12 @@ def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0
             conn.close()
 
 
-UNQUARANTINE = """
-DELETE FROM migration.quarantine WHERE data_migration = %s AND legacy_table = %s AND legacy_id = ANY(%s)
-"""
-
-
 def resync_rows(conn: psycopg.Connection, migration: ModuleType, cand: sql.Composable, ids: list[int]) -> tuple:
     """Bring the new schema up to date with these legacy rows as they are now, inside the
     caller's transaction: the one transform shared by the incremental sync and the dual-write
-    manager. A row that no longer exists loses its persons and quarantine entries."""
-    conn.execute(UNQUARANTINE, [migration.NAME, migration.LEGACY_TABLE, ids])
+    manager. A row that no longer exists loses its persons and quarantine entries. Returns
+    (rows read, persons updated, persons removed, persons created, quarantine entries changed):
+    only what differs is written, so a row that did not change changes nothing."""
     return conn.execute(
         statement(RESYNC, cand, migration),
         {
@@ -634,8 +646,9 @@ def sync(
     The counts are then recounted.
 
     synced_until stays `margin_seconds` behind the server's clock: a web request whose
-    transaction began earlier but committed later still gets picked up next time (resyncing
-    a row twice is harmless)."""
+    transaction began earlier but committed later still gets picked up next time. A row read
+    again within that margin is compared, not rewritten: `changes_this_run` counts only what
+    differed (persons updated, removed or created, quarantine entries changed)."""
     updated_at = getattr(migration, "UPDATED_AT", None)
     if not updated_at:
         raise RunbookError(
@@ -656,13 +669,13 @@ def sync(
         ).fetchone()
         since = since or started_at
 
-        repaired = 0
+        repaired, changes = 0, 0
         while True:
             with conn.transaction():
                 ids = [r[0] for r in conn.execute(OPEN_DISCREPANCIES, [migration.LEGACY_TABLE, batch_size])]
                 if not ids:
                     break
-                resync_rows(conn, migration, cand, ids)
+                changes += sum(resync_rows(conn, migration, cand, ids)[1:])
                 conn.execute(RESOLVE_DISCREPANCIES, [migration.LEGACY_TABLE, ids])
                 repaired += len(ids)
 
@@ -680,7 +693,7 @@ def sync(
                 ]
                 if not ids:
                     break
-                resync_rows(conn, migration, cand, ids)
+                changes += sum(resync_rows(conn, migration, cand, ids)[1:])
                 cursor, resynced = ids[-1], resynced + len(ids)
 
         with conn.transaction():
@@ -693,6 +706,7 @@ def sync(
             )
         return status(conn, migration.NAME) | {
             "resynced_this_run": resynced,
+            "changes_this_run": changes,
             "discrepancies_repaired": repaired,
             "deleted_rows_persons_removed": persons_removed,
             "deleted_rows_quarantine_removed": quarantine_removed,
