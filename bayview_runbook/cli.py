@@ -8,17 +8,23 @@
 
 A short line per task appears as it finishes, read from ansible-runner's events. The exit
 status is the playbook's own. Each run keeps its artifacts (stdout, events, command) under
---artifacts, with the value of every secret-looking environment variable replaced by ********,
-so they can be attached to a ticket.
+--artifacts, so they can be attached to a ticket: extra variables travel in a private file that
+is removed after the run (never on the command line), the value of every secret-looking
+environment or extra variable is replaced by ********, and there are no terminal colours.
+The vault options of ansible-playbook (--vault-id, --vault-password-file, --ask-vault-pass)
+are passed through.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
+import shlex
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,24 +33,48 @@ import ansible_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 REDACTED = "********"
-# Environment variables whose values are secrets (passwords, keys, tokens, webhook URLs).
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|WEBHOOK|SESSION|API_KEY|ACCESS_KEY", re.I)
+# Names of environment or extra variables whose values are secrets (passwords, keys, tokens,
+# webhook URLs, connection strings): DB_PASS, PGPASSWORD, AWS_SECRET_ACCESS_KEY, bayview_db_password ...
+SECRET_NAME = re.compile(
+    r"PASS|PWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|WEBHOOK|SESSION|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|DSN|URI|URL", re.I
+)
+# Terminal colour and cursor codes (a stdout artifact is read in an editor or a ticket, not a terminal).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Ansible prompts for this when --ask-vault-pass is given (ansible-runner answers it).
+VAULT_PROMPT = r"^Vault password.*:\s*?$"
 
 
-def secret_values(env: dict[str, str]) -> list[str]:
-    """The values to keep out of the artifacts, longest first (a value inside another goes after)."""
-    values = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 4}
-    return sorted(values, key=len, reverse=True)
+def secret_values(variables: dict) -> list[str]:
+    """The values to keep out of the artifacts, longest first (a value inside another goes after).
+    Nested values (a webhook list, an email dict) count as secret when their own key or a parent's
+    key says so."""
+    found: set[str] = set()
+
+    def walk(name: str, value, secret: bool) -> None:
+        secret = secret or bool(SECRET_NAME.search(name))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(str(key), item, secret)
+        elif isinstance(value, list):
+            for item in value:
+                walk(name, item, secret)
+        elif secret and isinstance(value, str) and len(value) >= 4:
+            found.add(value)
+
+    for name, value in variables.items():
+        walk(str(name), value, False)
+    return sorted(found, key=len, reverse=True)
 
 
 def scrub_artifacts(artifact_dir: Path, secrets: list[str]) -> int:
-    """Replace every secret value in every artifact file; returns how many files changed."""
+    """Replace every secret value in every artifact file and drop terminal codes; returns how many
+    files changed."""
     changed = 0
     for path in artifact_dir.rglob("*"):
         if not path.is_file():
             continue
         text = path.read_text(errors="replace")
-        clean = text
+        clean = ANSI_ESCAPE.sub("", text)
         for secret in secrets:
             clean = clean.replace(secret, REDACTED)
             clean = clean.replace(json.dumps(secret)[1:-1], REDACTED)  # as escaped inside JSON
@@ -130,6 +160,21 @@ def plan(args: argparse.Namespace) -> tuple[str, dict]:
     return "playbooks/status.yml", extra
 
 
+def vault_options(args: argparse.Namespace) -> tuple[list[str], dict[str, str], list[str]]:
+    """(ansible-playbook options, answers to its prompts, secrets) for the vault options given."""
+    options, answers, secrets = [], {}, []
+    for vault_id in args.vault_id:
+        options += ["--vault-id", vault_id]
+    for password_file in args.vault_password_file:
+        options += ["--vault-password-file", password_file]
+    if args.ask_vault_pass:
+        password = getpass.getpass("Vault password: ")
+        options.append("--ask-vault-pass")
+        answers[VAULT_PROMPT] = password
+        secrets.append(password)
+    return options, answers, secrets
+
+
 def run(args: argparse.Namespace, out=sys.stdout) -> int:
     playbook, extra = plan(args)
     artifacts = Path(args.artifacts).resolve()
@@ -139,26 +184,36 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "AWS_EC2_METADATA_DISABLED": "true",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
     }
+    vault, answers, vault_secrets = vault_options(args)
     progress = Progress(out, quiet=args.command == "status")  # status prints its own summary
     print(f"bayview-runbook: {playbook} on inventory {args.inventory}{' (check mode)' if args.check else ''}", file=out)
-    result = ansible_runner.run(
-        private_data_dir=str(artifacts),
-        artifact_dir=str(artifacts),
-        project_dir=str(ROOT),
-        playbook=playbook,
-        inventory=str(inventory_path(args.inventory)),
-        extravars=extra,
-        cmdline="--check" if args.check else None,
-        envvars=env,
-        ident=ident,
-        quiet=True,
-        suppress_env_files=True,  # nothing of the environment is written into env/
-        event_handler=progress,
-        rotate_artifacts=args.keep_artifacts,
-    )
+    with tempfile.TemporaryDirectory(prefix="bayview-runbook-") as private:
+        # The extra variables (a password among them, perhaps) in a file only this user can read,
+        # removed after the run: the command line, and so the 'command' artifact, names only the file.
+        extravars_file = Path(private) / "extravars.json"
+        extravars_file.touch(mode=0o600)
+        extravars_file.write_text(json.dumps(extra))
+        cmdline = [*(["--check"] if args.check else []), *vault, "-e", f"@{extravars_file}"]
+        result = ansible_runner.run(
+            private_data_dir=str(artifacts),
+            artifact_dir=str(artifacts),
+            project_dir=str(ROOT),
+            playbook=playbook,
+            inventory=str(inventory_path(args.inventory)),
+            cmdline=shlex.join(cmdline),
+            envvars=env,
+            passwords=answers,
+            ident=ident,
+            quiet=True,
+            suppress_env_files=True,  # nothing of the environment is written into env/
+            event_handler=progress,
+            rotate_artifacts=args.keep_artifacts,
+        )
     artifact_dir = Path(result.config.artifact_dir)
-    scrub_artifacts(artifact_dir, secret_values({**os.environ, **env}))
+    scrub_artifacts(artifact_dir, [*vault_secrets, *secret_values({**os.environ, **env, **extra})])
     if args.command == "status":
         print_status(progress.results, out)
     rc = result.rc if isinstance(result.rc, int) else 1
@@ -218,13 +273,18 @@ def parser() -> argparse.ArgumentParser:
         help="where each run's artifacts are kept",
     )
     common.add_argument("--keep-artifacts", type=int, default=100, help="artifact directories kept (0: all)")
+    common.add_argument("--vault-id", action="append", default=[], help="as ansible-playbook's --vault-id")
+    common.add_argument(
+        "--vault-password-file", action="append", default=[], help="as ansible-playbook's --vault-password-file"
+    )
+    common.add_argument("--ask-vault-pass", action="store_true", help="ask for the vault password")
     commands = top.add_subparsers(dest="command", required=True)
     phase = commands.add_parser("phase", parents=[common], help="run a phase playbook")
     phase.add_argument("number", type=int, choices=range(1, 6), metavar="N", help="phase 1-5")
     phase.add_argument("--signoff-by", help="sign this phase's gate off when it passes")
     rollback = commands.add_parser("rollback", parents=[common], help="the emergency rollback")
     how = rollback.add_mutually_exclusive_group(required=True)
-    how.add_argument("--to", type=int, metavar="N", help="roll back with the down migrations to version N")
+    how.add_argument("--to", metavar="N", help="roll back with the down migrations to version N (validated by the playbook)")
     how.add_argument("--point", metavar="ID", help="roll back through a restore of this restore point")
     rollback.add_argument("--confirm", metavar="DB", help="the live database's name, to swap a restore in")
     restore = commands.add_parser("restore", parents=[common], help="restore a restore point")

@@ -32,10 +32,27 @@ def test_cli_phases_status_rollback_restore_with_clean_artifacts(legacy_db, tmp_
             # Secrets an operator's shell may hold: none may reach the artifacts.
             "BAYVIEW_WEBHOOK_URL": f"{webhook.url()}?token={token}",
             "AWS_SECRET_ACCESS_KEY": f"aws-{token}",
+            "DB_PASS": f"db-pass-{token}",
         }
     )
+    # The runbook role's real password, passed on the command line as operators do.
+    password = next(
+        line.rsplit(":", 1)[1].strip()
+        for line in legacy_db.cluster.passfile.read_text().splitlines()
+        if ":bayview_runbook:" in line
+    )
     try:
-        phase1 = run_cli(env, "phase", "1", "--operator", "Jane Operator")
+        phase1 = run_cli(
+            env,
+            "phase",
+            "1",
+            "--operator",
+            "Jane Operator",
+            "-e",
+            f"bayview_db_password={password}",
+            "-e",
+            "bayview_admin_db_password=",  # the scratch copy's superuser reads the password file
+        )
     finally:
         webhook.stop()
     assert phase1.returncode == 0, phase1.stdout + phase1.stderr
@@ -72,5 +89,8 @@ def test_cli_phases_status_rollback_restore_with_clean_artifacts(legacy_db, tmp_
     artifacts = [p for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
     assert len({p.relative_to(tmp_path / "artifacts").parts[0] for p in artifacts}) == 6  # one per run
     for path in artifacts:
-        assert token not in path.read_text(errors="replace"), f"a secret leaked into {path}"
+        text = path.read_text(errors="replace")
+        assert token not in text and password not in text, f"a secret leaked into {path}"
+        assert "\x1b[" not in text, f"terminal colour codes in {path}"
     assert any("********" in p.read_text() for p in artifacts if p.name == "command")
+    assert not any("bayview_db_password" in p.read_text() for p in artifacts if p.name == "command")
