@@ -16,7 +16,8 @@ PG_BIN ?= /usr/lib/postgresql/15/bin
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
 	@echo "make rehearsal-stop  stop and remove the rehearsal PostgreSQL"
-	@echo "make test            lint + unit + integration + Molecule"
+	@echo "make test            lint + unit + integration + Molecule (a sample of the long matrices)"
+	@echo "make molecule        every Molecule scenario"
 
 # The PostgreSQL 15 server binaries (initdb, pg_ctl) and client tools; installed when missing.
 pg-binaries:
@@ -60,8 +61,9 @@ lint: venv
 unit: venv browser
 	$(BIN)/pytest -m "not molecule"
 
+# Every Molecule scenario (make test runs the default one and a sample of the phase scenarios).
 molecule: venv
-	$(BIN)/pytest -m molecule
+	BAYVIEW_FULL_MATRIX=1 $(BIN)/pytest -m molecule
 
 test: venv browser
 	$(MAKE) --no-print-directory lint

@@ -187,6 +187,8 @@ class LocalCluster:
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "log_line_prefix": "'%m [%p] %a '",
+            # The runbook signs gates off automatically only on a server that says this of itself.
+            "bayview.disposable_cluster": "'on'",
         }
         conf = "".join(f"{k} = {v}\n" for k, v in settings.items())
         auto = self.data_dir / "postgresql.auto.conf"

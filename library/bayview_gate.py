@@ -47,9 +47,16 @@ options:
     description: The person signing off.
     type: str
   auto_signoff:
-    description: Sign off a passed gate automatically (local rehearsals only).
+    description:
+      - Sign off a passed gate automatically. Refused unless O(environment) is C(local) or C(molecule), the
+        database is on this machine, and the server marks itself as a disposable rehearsal cluster
+        (C(bayview.disposable_cluster = on), set by C(bayview-localpg)).
     type: bool
     default: false
+  environment:
+    description: The inventory's C(bayview_environment) (automatic sign-off needs C(local) or C(molecule)).
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -90,6 +97,7 @@ def main() -> None:
             "run_id": {"type": "str"},
             "signoff_by": {"type": "str"},
             "auto_signoff": {"type": "bool", "default": False},
+            "environment": {"type": "str", "default": ""},
         },
     )
     p = module.params
@@ -121,6 +129,7 @@ def main() -> None:
                 p["restore_point"],
                 p["signoff_by"],
                 p["auto_signoff"],
+                p["environment"],
             )
         if not gate["passed"]:
             failed = "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in gate["criteria"] if not c["passed"])

@@ -25,6 +25,38 @@ from bayview_runbook.engine import SQL_MIGRATIONS as MIGRATIONS
 from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 
 TEMPLATE_ROWS = 2000
+UNTRACKED_BEFORE = pytest.StashKey[set]()
+
+
+def _untracked_in_checkout() -> set[str]:
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return {line[3:] for line in status.stdout.splitlines() if line.startswith("?? ")}
+
+
+def pytest_sessionstart(session):
+    session.config.stash[UNTRACKED_BEFORE] = _untracked_in_checkout()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Nothing a run writes may land in the checkout unless .gitignore covers it."""
+    new = sorted(_untracked_in_checkout() - session.config.stash.get(UNTRACKED_BEFORE, set()))
+    if new:
+        print(
+            f"\nThe tests left {len(new)} file(s) in the checkout that .gitignore does not cover:",
+            *new[:20],
+            sep="\n  ",
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_report_header(config):
+    from sampling import full_matrix, seed
+
+    if full_matrix():
+        return "bayview: every case of the long matrices (BAYVIEW_FULL_MATRIX=1)"
+    return f"bayview: a sample of the long matrices, seed {seed()[:12]} (BAYVIEW_SAMPLE_SEED to repeat it)"
 
 
 @pytest.fixture(scope="session")

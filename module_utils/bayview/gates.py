@@ -3,8 +3,12 @@ sign-off that lets the next phase start (migration.phase_gates, which survives a
 
 A phase refuses to start unless the previous phase's latest gate passed and was signed off.
 Sign-off is a person (`signoff_by`), recorded with the time, the evidence and the restore
-point. Automatic sign-off exists for rehearsals only: it is refused for any database that is
-not on this machine (loopback or a local socket), so production can never sign itself off.
+point. Automatic sign-off exists for rehearsals only, and needs all three of: an inventory that
+says it describes a rehearsal (bayview_environment local or molecule, with bayview_auto_signoff),
+a database on this machine (loopback or a local socket), and a server that marks itself as a
+disposable rehearsal cluster (bayview.disposable_cluster = on, which bayview-localpg sets when it
+creates one). A tunnel to production on 127.0.0.1 has none of the last, so production can never
+sign itself off.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import psycopg
 from ansible.module_utils.bayview.errors import RunbookError
 
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "")
+REHEARSAL_ENVIRONMENTS = ("local", "molecule")
+# Set in postgresql.auto.conf by bayview_runbook.localpg when it creates a disposable cluster.
+DISPOSABLE_MARKER = "bayview.disposable_cluster"
 
 GATE_COLUMNS = (
     "id, phase, run_id, passed, criteria, evidence, restore_point, recorded_at::text, signed_off_by, "
@@ -76,14 +83,31 @@ def require_previous(conn: psycopg.Connection, phase: int) -> dict | None:
     return previous
 
 
-def _signoff_kind(host: str, signoff_by: str | None, auto: bool) -> tuple[str | None, str | None]:
+def _signoff_kind(
+    conn: psycopg.Connection, host: str, environment: str, signoff_by: str | None, auto: bool
+) -> tuple[str | None, str | None]:
     if signoff_by:
         return signoff_by, "operator"
     if auto:
-        if host not in LOCAL_HOSTS and not host.startswith("/"):
+        disposable = conn.execute("SELECT pg_catalog.current_setting(%s, true)", [DISPOSABLE_MARKER]).fetchone()[0]
+        why_not = [
+            f"the inventory's bayview_environment is {environment or 'not set'!r}, not one of "
+            f"{', '.join(REHEARSAL_ENVIRONMENTS)}"
+            if environment not in REHEARSAL_ENVIRONMENTS
+            else "",
+            f"{host} is not this machine" if host not in LOCAL_HOSTS and not host.startswith("/") else "",
+            f"the server does not mark itself as a disposable rehearsal cluster ({DISPOSABLE_MARKER} is "
+            f"{disposable or 'not set'})"
+            if disposable != "on"
+            else "",
+        ]
+        if any(why_not):
             raise RunbookError(
-                f"Automatic sign-off is for local rehearsals only, and {host} is not this machine.",
-                'sign off as a person: -e signoff_by="Your Name" (set bayview_auto_signoff: false here).',
+                "Automatic sign-off is for disposable local rehearsal clusters only, and here "
+                + "; ".join(w for w in why_not if w)
+                + ". The gate was not recorded.",
+                'sign off as a person: -e signoff_by="Your Name" (and set bayview_auto_signoff: false here). A '
+                "rehearsal cluster made before this check: make rehearsal-stop, then make rehearsal.",
             )
         return "automatic (local rehearsal)", "automatic (local rehearsal)"
     return None, None
@@ -99,10 +123,11 @@ def record(
     restore_point: str | None,
     signoff_by: str | None,
     auto_signoff: bool,
+    environment: str = "",
 ) -> dict:
     """Store the gate; sign it off at once when it passed and someone (or a rehearsal) signs."""
     passed = all(bool(c["passed"]) for c in criteria)
-    by, kind = _signoff_kind(host, signoff_by, auto_signoff) if passed else (None, None)
+    by, kind = _signoff_kind(conn, host, environment, signoff_by, auto_signoff) if passed else (None, None)
     with conn.transaction():
         conn.execute(
             """INSERT INTO migration.phase_gates (phase, run_id, passed, criteria, evidence, restore_point,
