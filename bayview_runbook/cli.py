@@ -284,7 +284,7 @@ def parser() -> argparse.ArgumentParser:
     phase.add_argument("--signoff-by", help="sign this phase's gate off when it passes")
     rollback = commands.add_parser("rollback", parents=[common], help="the emergency rollback")
     how = rollback.add_mutually_exclusive_group(required=True)
-    how.add_argument("--to", metavar="N", help="roll back with the down migrations to version N (validated by the playbook)")
+    how.add_argument("--to", metavar="N", help="roll back with the down migrations to version N")
     how.add_argument("--point", metavar="ID", help="roll back through a restore of this restore point")
     rollback.add_argument("--confirm", metavar="DB", help="the live database's name, to swap a restore in")
     restore = commands.add_parser("restore", parents=[common], help="restore a restore point")
