@@ -235,6 +235,26 @@ def print_status(results: dict[str, dict], out) -> None:
         return
     mode = state["dual_write"]["mode"] if state.get("dual_write") else "not set up"
     print(f"Ledger version {state['version']}   dual-write: {mode}", file=out)
+    cutover = state.get("cutover")
+    print(f"Cutover: {'to modern-only at ' + cutover['at'] + ' by ' + cutover['by'] if cutover else 'none'}", file=out)
+    halt = state.get("halt")
+    if halt:
+        print(
+            f"HALTED by {halt['set_by']} at {halt['set_at']} ({halt['reason']}): no migration runs until a phase "
+            "playbook is run again (it lifts the halt).",
+            file=out,
+        )
+    else:
+        print("Halt: none", file=out)
+    for run in state.get("running_runs", []):
+        kept = "its keeper is watching it" if run["kept_alive"] else "no keeper: cannot tell if it is alive"
+        print(f"Running: {run['run_id']} {run['playbook']} at '{run['current_task'] or '-'}' ({kept})", file=out)
+    for run in state.get("interrupted_runs", []):
+        print(
+            f"Interrupted: {run['run_id']} {run['playbook']} at '{run['current_task'] or 'unknown'}', "
+            f"last seen {run['last_seen_at'] or run['started_at']} (found by {run['detected_by']})",
+            file=out,
+        )
     for row in state["ledger"]:
         print(f"  {row['version']:>4}  {row['name']:<32} phase {row['phase']}  {row['status']}", file=out)
     print("Gates:", file=out)

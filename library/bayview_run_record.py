@@ -8,7 +8,10 @@ module: bayview_run_record
 short_description: Record who ran which Bay View playbook, when, and with what result
 description:
   - C(started) creates the run (its id ties ledger events and fingerprints together) and a row in
-    C(migration.runbook_runs).
+    C(migration.runbook_runs). Runs that were interrupted without finishing their record (their keeper is
+    gone) are closed first, as C(interrupted), with their JSON and HTML record in O(records_dir). It then
+    starts the run's keeper, a detached process that marks the run interrupted if the ansible-playbook process
+    ends before the run finishes its record (needs the C(bayview_run) callback plugin).
   - C(finished) completes that row and writes the run record as JSON into O(records_dir).
   - Bookkeeping only, so never C(changed). In check mode nothing is written to the database.
 version_added: "0.1.0"
@@ -43,7 +46,7 @@ options:
     type: dict
     default: {}
   records_dir:
-    description: Directory for the JSON run record.
+    description: Directory for the JSON run record and its HTML report (and those of interrupted runs).
     type: path
   tags:
     description: The tags the playbook ran with (recorded).
@@ -87,7 +90,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 record:
-  description: The run record (run_id, operator, times, status, versions, details, record_file).
+  description:
+    - The run record (run_id, operator, times, status, versions, details, record_file).
+    - For C(started), also C(kept_alive) (a keeper watches the run) and C(interrupted_runs_closed).
   returned: always
   type: dict
 """
@@ -122,16 +127,22 @@ def main() -> None:
     )
     p = module.params
 
+    def audit(record: dict) -> dict:
+        if not p["audit_store"]:
+            return record
+        store = open_store(p["audit_store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        return run_record.write_audit(store, record)
+
+    def keep(records: list[dict]) -> None:  # the records of interrupted runs, as of a finished one
+        for record in records:
+            audit(run_record.write_files(record, p["records_dir"]))
+
     def action() -> None:
         if p["state"] == "started":
-            record = run_record.start(p, p["playbook"], p["phase"], operator(module), module.check_mode)
+            record = run_record.start(p, p["playbook"], p["phase"], operator(module), module.check_mode, keep)
             record.update(tags=p["tags"], runbook_version=p["runbook_version"])
         else:
-            record = run_record.finish(p, p["run"], p["status"], p["details"], p["records_dir"])
-            if p["audit_store"]:
-                s3 = (p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
-                store = open_store(p["audit_store"], *s3)
-                record = run_record.write_audit(store, record)
+            record = audit(run_record.finish(p, p["run"], p["status"], p["details"], p["records_dir"]))
         module.exit_json(changed=False, record=record)
 
     run_guarded(module, action, database=db.describe(p))

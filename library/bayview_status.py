@@ -22,6 +22,15 @@ options:
   max_open_discrepancies:
     description: Most open dual-write discrepancies allowed.
     type: int
+  close_interrupted:
+    description:
+      - Close, as interrupted, the runs whose keeper is gone (killed, or their control node died), writing
+        their JSON and HTML records into O(records_dir). Bookkeeping: never C(changed).
+    type: bool
+    default: false
+  records_dir:
+    description: Where the records of the runs closed as interrupted go.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -34,26 +43,40 @@ EXAMPLES = r"""
 
 RETURN = r"""
 state:
-  description: version, ledger, gates, dual_write, data_migrations, open_discrepancies, runbook_sessions.
+  description:
+    - version, ledger, gates, dual_write, cutover, halt, running_runs, interrupted_runs, data_migrations,
+      open_discrepancies, runbook_sessions.
+    - With O(close_interrupted), also closed_interrupted_runs (the runs it found interrupted and closed).
   returned: always
   type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, status
+from ansible.module_utils.bayview import db, run_keeper, run_record, status
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {"max_quarantine_ratio": {"type": "float"}, "max_open_discrepancies": {"type": "int"}},
+        {
+            "max_quarantine_ratio": {"type": "float"},
+            "max_open_discrepancies": {"type": "int"},
+            "close_interrupted": {"type": "bool", "default": False},
+            "records_dir": {"type": "path"},
+        },
     )
     p = module.params
 
     def action() -> None:
+        closed = []
         with db.connect(p) as conn:
+            if p["close_interrupted"] and not module.check_mode:
+                closed = run_keeper.close_interrupted(conn, "its keeper was gone when status looked", "status")
+                for record in closed:
+                    run_record.write_files(record, p["records_dir"])
             state = status.read(conn)
+        state["closed_interrupted_runs"] = [r["run_id"] for r in closed]
         if p["max_quarantine_ratio"] is not None or p["max_open_discrepancies"] is not None:
             problems = status.error_rates(
                 state,

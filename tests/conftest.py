@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,22 +213,52 @@ def playbook_command(db: TestDatabase, playbook: str, *extra: str, records_dir: 
     return cmd, env
 
 
+# up, down, verify of a migration that stays in flight until the test lets it go: it waits for an
+# advisory lock the test holds (advisory locks are per database, so the rollback rehearsal on the
+# scratch copy does not wait). Its run gets a lock timeout long enough to wait as long as it takes.
+HELD_MIGRATION_LOCK = 20261201
+HELD_MIGRATION = (
+    f"CREATE TABLE core.slow (id int);\nSELECT pg_catalog.pg_advisory_xact_lock({HELD_MIGRATION_LOCK});\n",
+    "DROP TABLE core.slow;\n",
+    "SELECT id FROM core.slow WHERE false;\n",
+)
+LONG_LOCK_TIMEOUT = "bayview_lock_timeout_ms=300000"
+
+
+def wait_until_blocked_by(db, holder_pid: int, proc: subprocess.Popen) -> int:
+    """The pid of the migration's session, once it waits on the holder's lock (a failure guard
+    of ten minutes, not a timing: the migration cannot get past the lock)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        pid = db.scalar("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [holder_pid])
+        if pid:
+            return pid
+        assert proc.poll() is None, "the playbook ended before its migration reached the held lock"
+        time.sleep(0.1)
+    raise AssertionError("the held migration never started")
+
+
 def process_tree(pid: int) -> list[int]:
-    """pid and all its descendants, parents first. Ansible's workers call setsid(), so killing
-    ansible-playbook's process group would leave the worker and its module running."""
+    """pid, all its descendants (parents first), and every process that carries its
+    BAYVIEW_PLAYBOOK_PID: Ansible's workers call setsid() and the run's keeper is detached, so
+    killing ansible-playbook's process group would leave the worker, its module and the keeper."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    of_the_run = []
+    marker = f"BAYVIEW_PLAYBOOK_PID={pid}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                of_the_run.append(int(proc.name))
         except OSError:
             continue  # the process ended meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        children.setdefault(int(fields[1]), []).append(int(proc.name))
     tree, todo = [], [pid]
     while todo:
         current = todo.pop(0)
         tree.append(current)
         todo.extend(children.get(current, []))
-    return tree
+    return tree + [p for p in of_the_run if p not in tree]
 
 
 def kill_tree(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:

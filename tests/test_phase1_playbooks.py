@@ -6,20 +6,19 @@ import json
 import subprocess
 import time
 
-from conftest import add_migration, kill_tree, playbook_command, run_playbook
+from conftest import (
+    HELD_MIGRATION,
+    HELD_MIGRATION_LOCK,
+    LONG_LOCK_TIMEOUT,
+    add_migration,
+    kill_tree,
+    playbook_command,
+    run_playbook,
+    wait_until_blocked_by,
+)
 
 NEW_SCHEMAS = {"core", "property", "education", "events", "recreation", "finance"}
 LEGACY = ("bayview", "crouse_chapel")
-# up, down, verify of a migration that stays in flight until the test lets it go: it waits for an
-# advisory lock the test holds (advisory locks are per database, so the rollback rehearsal on the
-# scratch copy does not wait). Its run gets a lock timeout long enough to wait as long as it takes.
-HELD_MIGRATION_LOCK = 20261201
-HELD_MIGRATION = (
-    f"CREATE TABLE core.slow (id int);\nSELECT pg_catalog.pg_advisory_xact_lock({HELD_MIGRATION_LOCK});\n",
-    "DROP TABLE core.slow;\n",
-    "SELECT id FROM core.slow WHERE false;\n",
-)
-LONG_LOCK_TIMEOUT = "bayview_lock_timeout_ms=300000"
 
 
 def ledger(db):
@@ -144,19 +143,6 @@ def test_concurrent_run_waits_then_fails_naming_the_holder(legacy_db):
     assert ledger(legacy_db)[-1] == (4, "applied")
 
 
-def _wait_until_blocked_by(db, holder_pid: int, proc: subprocess.Popen) -> int:
-    """The pid of the migration's session, once it waits on the holder's lock (a failure guard
-    of ten minutes, not a timing: the migration cannot get past the lock)."""
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        pid = db.scalar("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [holder_pid])
-        if pid:
-            return pid
-        assert proc.poll() is None, "the playbook ended before its migration reached the held lock"
-        time.sleep(0.1)
-    raise AssertionError("the held migration never started")
-
-
 def test_sigkill_in_the_middle_of_a_migration_is_completed_by_the_next_run(legacy_db, migrations_copy):
     add_migration(migrations_copy, 5, "slow", *HELD_MIGRATION)
     migrations_arg = f"bayview_migrations_dir={migrations_copy}"
@@ -166,7 +152,7 @@ def test_sigkill_in_the_middle_of_a_migration_is_completed_by_the_next_run(legac
         proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
-        _wait_until_blocked_by(legacy_db, holder.info.backend_pid, proc)
+        wait_until_blocked_by(legacy_db, holder.info.backend_pid, proc)
         kill_tree(proc)  # ansible-playbook, its worker and the module, mid-transaction
     # Versions 1-4 committed; 5 was in flight and must have left nothing behind.
     assert legacy_db.scalar("SELECT to_regclass('core.slow')") is None

@@ -72,10 +72,14 @@ CREATE TABLE IF NOT EXISTS migration.runbook_runs (
     check_mode      boolean NOT NULL DEFAULT false,
     started_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     finished_at     timestamptz,
-    status          text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    status          text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
     version_before  integer,
     version_after   integer,
-    details         jsonb NOT NULL DEFAULT '{}'
+    details         jsonb NOT NULL DEFAULT '{}',
+    -- kept by the run's keeper (run_keeper.py): a run kept alive whose keeper is gone was interrupted
+    kept_alive      boolean NOT NULL DEFAULT false,
+    current_task    text,
+    last_seen_at    timestamptz
 );
 CREATE TABLE IF NOT EXISTS migration.runbook_events (
     id          bigserial PRIMARY KEY,
@@ -168,6 +172,23 @@ def handmade_ledger_rows(conn: psycopg.Connection) -> int | None:
     return conn.execute("SELECT count(*) FROM migration.schema_versions").fetchone()[0]
 
 
+def _upgrade_runbook_runs(conn: psycopg.Connection) -> None:
+    """A runbook_runs table made by an earlier version gains what run keepers need (once)."""
+    if conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'migration.runbook_runs'::regclass "
+        "AND attname = 'kept_alive' AND NOT attisdropped)"
+    ).fetchone()[0]:
+        conn.execute(
+            """ALTER TABLE migration.runbook_runs
+                   ADD COLUMN kept_alive boolean NOT NULL DEFAULT false,
+                   ADD COLUMN current_task text,
+                   ADD COLUMN last_seen_at timestamptz,
+                   DROP CONSTRAINT runbook_runs_status_check,
+                   ADD CONSTRAINT runbook_runs_status_check
+                       CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted'))"""
+        )
+
+
 def bootstrap(conn: psycopg.Connection, by: str, run_id: str) -> None:
     """Create the ledger tables if missing (idempotent) and record adopting a hand-made ledger once."""
     with conn.transaction():
@@ -175,6 +196,7 @@ def bootstrap(conn: psycopg.Connection, by: str, run_id: str) -> None:
         if conn.execute("SELECT pg_catalog.to_regnamespace('migration') IS NULL").fetchone()[0]:
             conn.execute("CREATE SCHEMA migration")
         conn.execute(BOOTSTRAP_SQL)
+        _upgrade_runbook_runs(conn)
         handmade = handmade_ledger_rows(conn)
         adopted = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM migration.runbook_ledger_events WHERE action = 'adopted_handmade_ledger')"

@@ -1,8 +1,10 @@
 """Run records: who ran which playbook, where, when, with what result.
 
-Each run gets a row in migration.runbook_runs and, when it finishes, a JSON file in the
-records directory, so the record survives even if the database is later restored.
-Records are bookkeeping: writing them never counts as a change.
+Each run gets a row in migration.runbook_runs and, when it finishes, a JSON file and an HTML
+report in the records directory (and a copy in the store), so the record survives even if the
+database is later restored. A run that never finishes (killed, interrupted) is closed as
+interrupted by its keeper, or by the next run or `status` (run_keeper.py), and gets its files
+too. Records are bookkeeping: writing them never counts as a change.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ import os
 import socket
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ansible.module_utils.bayview import db, ledger, report
+from ansible.module_utils.bayview import db, ledger, report, run_keeper
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
-def start(params: dict, playbook: str, phase: str | None, operator: str, check_mode: bool) -> dict:
+def start(
+    params: dict, playbook: str, phase: str | None, operator: str, check_mode: bool, keep: Callable | None = None
+) -> dict:
+    """Record the start of a run. Runs that lost their keeper are closed as interrupted first,
+    each handed to keep(records); the run's own keeper is started, handing its records to keep."""
     run_id = new_run_id()
     record = {
         "run_id": run_id,
@@ -40,6 +47,9 @@ def start(params: dict, playbook: str, phase: str | None, operator: str, check_m
     conn = db.connect(params)
     try:
         ledger.bootstrap(conn, operator, run_id)
+        interrupted = run_keeper.close_interrupted(
+            conn, "its keeper was gone when the next run started (its control node died or was killed)", f"run {run_id}"
+        )
         version = ledger.current_version(ledger.read(conn))
         record["version_before"] = version
         with conn.transaction():
@@ -52,6 +62,11 @@ def start(params: dict, playbook: str, phase: str | None, operator: str, check_m
         record["db_recorded"] = True
     finally:
         conn.close()
+    keep = keep or (lambda records: None)
+    if interrupted:
+        keep(interrupted)
+    record["interrupted_runs_closed"] = [{k: r[k] for k in ("run_id", "playbook", "details")} for r in interrupted]
+    record["kept_alive"] = run_keeper.start(params, run_id, keep)
     return record
 
 
@@ -75,6 +90,11 @@ def finish(params: dict, record: dict, status: str, details: dict, records_dir: 
                 )
         finally:
             conn.close()
+    return write_files(record, records_dir)
+
+
+def write_files(record: dict, records_dir: Path | None) -> dict:
+    """The record as JSON and its HTML report in records_dir (when given)."""
     if records_dir is not None:
         stem = Path(records_dir) / file_stem(record)
         record["record_file"], record["report_file"] = f"{stem}.json", f"{stem}.html"

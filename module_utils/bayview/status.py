@@ -1,11 +1,12 @@
-"""The state of a database target in one read: ledger, phase gates, dual-write mode, data
-migrations, open discrepancies and running runbook sessions. Used to document the state
-before a phase, to watch error rates during it, and by `bayview-runbook status`."""
+"""The state of a database target in one read: ledger, phase gates, dual-write mode and the
+cutover, an emergency halt, data migrations, open discrepancies, runs running or interrupted,
+and running runbook sessions. Used to document the state before a phase, to watch error rates
+during it, and by `bayview-runbook status`."""
 
 from __future__ import annotations
 
 import psycopg
-from ansible.module_utils.bayview import data_migrate, db, dual_write, gates, ledger
+from ansible.module_utils.bayview import data_migrate, db, dual_write, gates, halts, ledger
 
 RUNBOOK_SESSIONS = """
 SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD HH24:MI:SS TZ'),
@@ -14,6 +15,35 @@ SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD H
   FROM pg_catalog.pg_stat_activity a
  WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'bayview%%'
 """
+
+
+RUNS = """
+SELECT run_id, playbook, status, operator, control_host, started_at::text, finished_at::text, kept_alive,
+       current_task, last_seen_at::text, details->'interrupted'->>'detected_by'
+  FROM migration.runbook_runs WHERE status = ANY(%s) ORDER BY started_at DESC LIMIT %s
+"""
+RUN_KEYS = (
+    "run_id",
+    "playbook",
+    "status",
+    "operator",
+    "control_host",
+    "started_at",
+    "finished_at",
+    "kept_alive",
+    "current_task",
+    "last_seen_at",
+    "detected_by",
+)
+# When the database was last cut over to modern-only, and by whom (none: never).
+CUTOVER = """
+SELECT changed_at::text, changed_by, reason FROM migration.dual_write_mode_history
+ WHERE new_mode = 'modern-only' ORDER BY changed_at DESC LIMIT 1
+"""
+
+
+def _runs(conn: psycopg.Connection, statuses: list[str], limit: int) -> list[dict]:
+    return [dict(zip(RUN_KEYS, r, strict=True)) for r in conn.execute(RUNS, [statuses, limit])]
 
 
 def _exists(conn: psycopg.Connection, table: str) -> bool:
@@ -27,9 +57,19 @@ def read(conn: psycopg.Connection) -> dict:
         "ledger": [{"version": v, "name": r.name, "phase": r.phase, "status": r.status} for v, r in rows.items()],
         "gates": gates.all_latest(conn),
         "dual_write": dual_write.get_mode(conn) if _exists(conn, "migration.dual_write_mode") else None,
+        "cutover": None,
+        "halt": halts.active(conn),
+        "running_runs": [],
+        "interrupted_runs": [],
         "data_migrations": [],
         "open_discrepancies": 0,
     }
+    if state["dual_write"] is not None:
+        row = conn.execute(CUTOVER).fetchone()
+        state["cutover"] = dict(zip(("at", "by", "reason"), row, strict=True)) if row else None
+    if _exists(conn, "migration.runbook_runs"):
+        state["running_runs"] = _runs(conn, ["running"], 20)
+        state["interrupted_runs"] = _runs(conn, ["interrupted"], 5)
     if _exists(conn, "migration.data_migration_checkpoints"):
         state["data_migrations"] = data_migrate.checkpoints(conn)
     if _exists(conn, "migration.dual_write_discrepancies"):
