@@ -52,11 +52,24 @@ class HttpReceiver:
 
 
 class SmtpReceiver:
-    def __init__(self) -> None:
+    """With credentials=(user, password), it offers AUTH (on loopback, without TLS) and accepts only
+    that login; self.logins keeps the user names that logged in."""
+
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
         self.messages: list = []
+        self.logins: list[str] = []
         receiver = self
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
+                credentials
+            )
+            if ok:
+                receiver.logins.append(auth_data.login.decode())
+            return AuthResult(success=ok)
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
@@ -64,7 +77,8 @@ class SmtpReceiver:
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        auth = {"authenticator": authenticator, "auth_require_tls": False, "auth_required": True} if credentials else {}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **auth)
         self.controller.start()
 
     def subjects(self) -> list[str]:
