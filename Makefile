@@ -11,13 +11,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule bench clean
+.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule faults bench clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
 	@echo "make rehearsal-stop  stop and remove the rehearsal PostgreSQL"
 	@echo "make test            lint + unit + integration + Molecule (a sample of the long matrices)"
 	@echo "make molecule        every Molecule scenario"
+	@echo "make faults          the whole fault-injection matrix (hours; FAULTS_ARGS narrows it)"
 
 # The PostgreSQL 15 server binaries (initdb, pg_ctl) and client tools; installed when missing.
 pg-binaries:
@@ -68,6 +69,11 @@ molecule: venv
 test: venv browser
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
+
+# The whole fault-injection matrix (hours: nightly-style): one line per injection point and
+# "survived N of N". FAULTS_ARGS narrows it, e.g. FAULTS_ARGS="--scenario phase3 --kind sigkill".
+faults: venv
+	$(BIN)/python tests/fault_matrix.py $(FAULTS_ARGS)
 
 bench: venv
 	$(BIN)/python -m bench

@@ -246,6 +246,12 @@ class LocalCluster:
             raise ClusterError(f"psql failed: {result.stderr.strip()}")
         return result.stdout
 
+    def restart_command(self) -> list[str]:
+        """The command that restarts the server (fast: sessions are cut), waiting until it is back."""
+        return _as_server_user(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-m", "fast", "-w", "restart"]
+        )
+
     def stop(self, remove: bool = True) -> bool:
         """Stop the server; with remove, delete its files too. Returns whether one ran."""
         was_running = self.is_running()

@@ -9,12 +9,15 @@ import threading
 from email import message_from_bytes
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from bayview_runbook.localpg import free_port
 
 
 class HttpReceiver:
-    def __init__(self) -> None:
+    """down_flag: while this file exists, every request gets a 503 (another process can take it down)."""
+
+    def __init__(self, down_flag: Path | None = None) -> None:
         self.received: list[dict] = []
         self.fail_next = 0  # the next N requests get a 503
         self.down_paths: set[str] = set()  # these paths get a 503 until removed
@@ -23,7 +26,8 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if receiver.fail_next > 0 or self.path in receiver.down_paths:
+                down = down_flag is not None and down_flag.exists()
+                if receiver.fail_next > 0 or self.path in receiver.down_paths or down:
                     receiver.fail_next = max(receiver.fail_next - 1, 0)
                     self.send_response(503)
                     self.end_headers()
@@ -53,9 +57,10 @@ class HttpReceiver:
 
 class SmtpReceiver:
     """With credentials=(user, password), it offers AUTH (on loopback, without TLS) and accepts only
-    that login; self.logins keeps the user names that logged in."""
+    that login; self.logins keeps the user names that logged in. While down_flag exists, every
+    message is refused with 421 (the service is down)."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None, down_flag: Path | None = None) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -73,6 +78,8 @@ class SmtpReceiver:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+                if down_flag is not None and down_flag.exists():
+                    return "421 Service not available"
                 receiver.messages.append(message_from_bytes(envelope.content, policy=default_policy))
                 return "250 OK"
 

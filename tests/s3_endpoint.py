@@ -48,8 +48,10 @@ class CuttingProxy:
     """Forwards 127.0.0.1:port to a target; after `cut_after` bytes from clients, it drops every
     connection and refuses new ones until heal()."""
 
-    def __init__(self, target_port: int, cut_after: int) -> None:
-        self.target_port, self.cut_after, self.sent, self.cut = target_port, cut_after, 0, False
+    def __init__(self, target_port: int, cut_after: int, cut_flag: Path | None = None) -> None:
+        """cut_flag: while this file exists, the proxy is cut too (another process can cut it)."""
+        self.target_port, self.cut_after, self.sent, self._cut = target_port, cut_after, 0, False
+        self.cut_flag = cut_flag
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
@@ -59,9 +61,19 @@ class CuttingProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def cut(self) -> bool:
+        return self._cut or (self.cut_flag is not None and self.cut_flag.exists())
+
+    @cut.setter
+    def cut(self, value: bool) -> None:
+        self._cut = value
+
     def heal(self) -> None:
         with self.lock:
             self.cut, self.cut_after = False, 1 << 62
+        if self.cut_flag is not None:
+            self.cut_flag.unlink(missing_ok=True)
 
     def _accept(self) -> None:
         while True:

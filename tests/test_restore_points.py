@@ -209,4 +209,8 @@ def test_restore_point_playbook_lists_and_refuses_an_unknown_action(legacy_db, t
     listed = run_playbook(legacy_db, "restore_point.yml", *args, "-e", "action=list")
     assert listed.returncode == 0 and "label: manual" in listed.stdout
     bad = run_playbook(legacy_db, "restore_point.yml", *args, "-e", "action=destroy")
-    assert bad.returncode != 0 and "is not one of create, list, verify, prune" in bad.stdout
+    assert (
+        bad.returncode != 0
+        and "value of action must be one of: create, list, verify, prune, got: destroy" in bad.stdout
+    )
+    assert len(list((tmp_path / "store").rglob("manifest.json"))) == 1  # refused before anything

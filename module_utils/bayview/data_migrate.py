@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 
 import psycopg
-from ansible.module_utils.bayview import db, halts
+from ansible.module_utils.bayview import db, failpoints, halts
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import errors as pg_errors
 from psycopg import sql
@@ -408,6 +408,7 @@ class _Batches:
                     f"{migration.NAME}: persons and links written differ by {unlinked} in one batch.",
                     "report this; nothing of the batch was kept.",
                 )
+            failpoints.reach("data_migrate.in_batch", conn.info.dbname)
             before = previous.result()  # the batch before commits first; if it failed, so does this one
             rows = len(batch_keys)
             done = before["rows_read"] + rows

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from ansible.module_utils.bayview import db, fingerprint, halts, ledger
+from ansible.module_utils.bayview import db, failpoints, fingerprint, halts, ledger
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.migration_files import Migration, last_version_of_phase, load_migrations
 from ansible.module_utils.bayview.protected_guard import PROTECTED_SCHEMAS, PROTECTED_TABLES, check_sql
@@ -191,6 +191,7 @@ def apply_one(conn, m: Migration, by: str, run_id: str, catalog_before: dict, at
             runtime_guard(conn, catalog_before, f"{m.path('up')}")
             elapsed = int((time.monotonic() - started) * 1000)
             ledger.mark_applied(conn, m, by, run_id, elapsed)
+            failpoints.reach("migrate.in_transaction", conn.info.dbname)
         return elapsed
 
     try:
@@ -238,6 +239,7 @@ def rollback_one(conn, m: Migration, by: str, run_id: str, catalog_before: dict,
                     "fix down.sql so that it removes everything up.sql creates, then run the rollback again.",
                 )
             runtime_guard(conn, catalog_before, f"{m.path('down')}")
+            failpoints.reach("migrate.in_transaction", conn.info.dbname)
             elapsed = int((time.monotonic() - started) * 1000)
             ledger.mark_rolled_back(conn, m, by, run_id, elapsed)
         return elapsed

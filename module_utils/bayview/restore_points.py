@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from ansible.module_utils.bayview import db, fingerprint, ledger
+from ansible.module_utils.bayview import db, failpoints, fingerprint, ledger
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.preflight import client_major
 from ansible.module_utils.bayview.stores import CHUNK_SIZE, PARTIAL_SUFFIX
@@ -77,6 +77,7 @@ def create(params: dict, store, label: str, pg_dump: str = "pg_dump", run_id: st
                     while data := proc.stdout.read(CHUNK_SIZE):
                         sha.update(data)
                         yield data
+                        failpoints.reach("restore_point.uploading", database)
                     if proc.wait() != 0:
                         raise RunbookError(
                             f"pg_dump of {db.describe(params)} failed: {_stderr_tail(err)}. No restore point was made.",
@@ -285,6 +286,7 @@ def restore(
     started = time.monotonic()
     _restore_into(admin, store, manifest, target, owner, pg_restore)
     steps.append(f"3. Restored into new database {target} in {time.monotonic() - started:.1f}s")
+    failpoints.reach("restore.restored", live)
     _fingerprint_matches(admin, target, manifest)
     steps.append(
         f"4. Its legacy fingerprint matches the manifest ({manifest['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"

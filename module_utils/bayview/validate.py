@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
 import psycopg
-from ansible.module_utils.bayview import data_migrate, db, fingerprint
+from ansible.module_utils.bayview import data_migrate, db, failpoints, fingerprint
 from psycopg import sql
 
 PERSON_FIELDS = ", ".join(data_migrate.PERSON_FIELDS)
@@ -228,6 +228,7 @@ def validate(
             with ThreadPoolExecutor(max_workers=2) as pool:
                 for migration in migrations:
                     checks += _validate_migration(_Sides(expected, actual, migration), actual, pool, limit)
+                    failpoints.reach("validate.comparing", actual.info.dbname)
             orphans = [r[0] for r in actual.execute(PERSONS_WITHOUT_LINK, [limit])]
             checks.append(
                 _check(
