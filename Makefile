@@ -11,13 +11,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule faults bench clean
+.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule e2e faults bench clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
 	@echo "make rehearsal-stop  stop and remove the rehearsal PostgreSQL"
 	@echo "make test            lint + unit + integration + Molecule (a sample of the long matrices)"
 	@echo "make molecule        every Molecule scenario"
+	@echo "make e2e             every Molecule scenario and the phases under the application's load (CI)"
 	@echo "make faults          the whole fault-injection matrix (hours; FAULTS_ARGS narrows it)"
 
 # The PostgreSQL 15 server binaries (initdb, pg_ctl) and client tools; installed when missing.
@@ -60,7 +61,7 @@ lint: venv
 	$(BIN)/ansible-lint --offline -q playbooks roles molecule inventories
 
 unit: venv browser
-	$(BIN)/pytest -m "not molecule"
+	$(BIN)/pytest -m "not molecule and not e2e"
 
 # Every Molecule scenario (make test runs the default one and a sample of the phase scenarios).
 molecule: venv
@@ -68,7 +69,12 @@ molecule: venv
 
 test: venv browser
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not e2e"
+
+# The slow end-to-end cases make test leaves out or samples: every Molecule scenario and the phases
+# under the application's load. CI runs them after make test.
+e2e: venv browser
+	BAYVIEW_FULL_MATRIX=1 $(BIN)/pytest -m "molecule or e2e"
 
 # The whole fault-injection matrix (hours: nightly-style): one line per injection point and
 # "survived N of N". FAULTS_ARGS narrows it, e.g. FAULTS_ARGS="--scenario phase3 --kind sigkill".

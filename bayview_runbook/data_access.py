@@ -41,14 +41,8 @@ def _migrations_by_table(directory: Path) -> dict:
 
 
 def application_grants(role: str) -> sql.Composed:
-    """What the application's role needs on the new schema to dual-write (run by the schema owner)."""
-    return sql.SQL(
-        "GRANT USAGE ON SCHEMA core, migration TO {r}; "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON core.persons, core.person_legacy_links, migration.quarantine TO {r}; "
-        "GRANT SELECT ON migration.dual_write_mode TO {r}; "
-        "GRANT INSERT ON migration.dual_write_discrepancies TO {r}; "
-        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core TO {r};"
-    ).format(r=sql.Identifier(role))
+    """What the application's role needs on the new schema (one home: the engine's dual_write)."""
+    return dual_write.application_grants(role)
 
 
 class LegacyAdapter:
@@ -189,7 +183,7 @@ class DualWriteManager:
     def _write(self, table: str, operation: str, legacy_write) -> int:
         migration = self.legacy.migration(table)
         with self.conn.transaction():
-            mode = dual_write.get_mode(self.conn)["mode"]
+            mode = dual_write.mode_for_writes(self.conn)
             if mode == "modern-only":
                 raise RunbookError(
                     f"The dual-write mode is modern-only: {table} is frozen after the cutover.",

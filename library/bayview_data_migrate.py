@@ -68,6 +68,12 @@ options:
         C(1) while the application is live there; use C(2) in a quiet window or on a larger server.
     type: int
     default: 1
+  new_rows:
+    description:
+      - With O(state=synced), whether the sync first migrates legacy rows past the checkpoint. Phase 2's trial
+        syncs with C(false): it repairs and brings up to date only the rows it migrated.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -119,6 +125,7 @@ def main() -> None:
             "lock_wait_seconds": {"type": "float", "default": 10},
             "batch_pause_seconds": {"type": "float", "default": 0},
             "workers": {"type": "int", "default": 1},
+            "new_rows": {"type": "bool", "default": True},
         },
     )
     p = module.params
@@ -131,7 +138,7 @@ def main() -> None:
                 module.exit_json(changed=plan["would"].get("migrated", 0) > 0, dry_run=plan)
             if p["state"] == "synced":
                 checkpoint = data_migrate.sync(
-                    p, migration, p["batch_size"], p["sync_margin_seconds"], p["lock_wait_seconds"]
+                    p, migration, p["batch_size"], p["sync_margin_seconds"], p["lock_wait_seconds"], p["new_rows"]
                 )
                 changed = any(
                     checkpoint[k] > 0

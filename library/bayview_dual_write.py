@@ -25,6 +25,12 @@ options:
   operator:
     description: Who changes it (defaults to the login name).
     type: str
+  grant_to:
+    description:
+      - The application's database role; it is granted what it needs to write the new design (SELECT,
+        INSERT, UPDATE, DELETE on the persons, their links and the quarantine, the mode, the discrepancy
+        log) in the same transaction as the mode change. Grants already held change nothing.
+    type: str
   confirm_leave_modern_only:
     description:
       - The database's name, to leave C(modern-only) after a cutover. Anything else is refused, changing nothing
@@ -65,6 +71,7 @@ def main() -> None:
             "reason": {"type": "str", "default": ""},
             "operator": {"type": "str"},
             "confirm_leave_modern_only": {"type": "str", "default": ""},
+            "grant_to": {"type": "str"},
         },
     )
     p = module.params
@@ -76,6 +83,8 @@ def main() -> None:
                 # A dry run of Phase 2: the migrations that create the setting have not run for real.
                 module.exit_json(changed=True, msg=f"would set {p['mode']} once the Phase 2 migrations create it")
             before = dual_write.get_mode(conn)
+            if p["grant_to"] and not module.check_mode:
+                conn.execute(dual_write.application_grants(p["grant_to"]))  # idempotent
             if p["mode"] is None or p["mode"] == before["mode"]:
                 module.exit_json(changed=False, before=before, after=before)
             if module.check_mode:

@@ -118,7 +118,9 @@ SELECT count(*),
        count(*) FILTER (WHERE outcome = 'quarantined'),
        count(*) FILTER (WHERE outcome = 'excluded'),
        (SELECT count(*) FROM persons) - (SELECT count(*) FROM links),
-       coalesce(sum(hashtext(legacy_id::text || role)) FILTER (WHERE outcome = 'migrated'), 0)
+       coalesce(sum(hashtext(legacy_id::text || role)) FILTER (WHERE outcome = 'migrated'), 0),
+       -- the rows this statement saw: a row the application deleted since its key was read is not one
+       count(DISTINCT legacy_id)
   FROM cls
 """
 )
@@ -274,7 +276,7 @@ def _start_checkpoint(conn, migration: ModuleType, legacy_total: int) -> None:
 
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
-    """(candidates, migrated, quarantined, excluded, persons without a link, checksum part)."""
+    """(candidates, migrated, quarantined, excluded, persons without a link, checksum part, rows)."""
     range_has_links = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM core.person_legacy_links WHERE legacy_table = %s "
         "AND legacy_id > %s AND legacy_id <= %s)",
@@ -295,7 +297,7 @@ def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
 
 def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]:
     """Slow path for a batch that failed: each legacy row in its own savepoint."""
-    totals = [0, 0, 0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0, 0, 0]
     for key in keys:
         try:
             with conn.transaction():
@@ -307,7 +309,7 @@ def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]
                 sql.SQL(QUARANTINE_WHOLE_ROW).format(key=sql.Identifier(migration.KEY), table=table),
                 [migration.NAME, migration.LEGACY_TABLE, reason, key],
             ).fetchall()
-            result = (len(roles), 0, len(roles), 0, 0, 0)
+            result = (len(roles), 0, len(roles), 0, 0, 0, min(len(roles), 1))
         totals = [a + b for a, b in zip(totals, result, strict=True)]
     return tuple(totals)
 
@@ -402,7 +404,7 @@ class _Batches:
             except ROW_ERRORS:
                 # Something in the rows themselves: find and quarantine it, row by row.
                 result = _write_row_by_row(conn, migration, self.cand, batch_keys)
-            candidates, migrated, quarantined, excluded, unlinked, batch_sum = result
+            candidates, migrated, quarantined, excluded, unlinked, batch_sum, rows = result
             if unlinked:
                 raise RunbookError(
                     f"{migration.NAME}: persons and links written differ by {unlinked} in one batch.",
@@ -410,7 +412,6 @@ class _Batches:
                 )
             failpoints.reach("data_migrate.in_batch", conn.info.dbname)
             before = previous.result()  # the batch before commits first; if it failed, so does this one
-            rows = len(batch_keys)
             done = before["rows_read"] + rows
             rate = (done - self.rows_at_start) / max(time.monotonic() - self.started, 1e-6)
             advanced = conn.execute(
@@ -623,15 +624,16 @@ UPDATE migration.dual_write_discrepancies SET resolved_at = now()
 """
 
 
-def _candidates_per_row(conn, name: str) -> int:
-    rows_read, candidates, whole = conn.execute(
-        """SELECT c.rows_read, c.candidates,
-                  (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = c.data_migration
-                      AND q.role = 'row')
-             FROM migration.data_migration_checkpoints c WHERE c.data_migration = %s""",
-        [name],
-    ).fetchone()
-    return (candidates - whole) // (rows_read - whole) if rows_read > whole else 0
+def _candidates_per_row(conn, migration: ModuleType, cand: sql.Composable) -> int:
+    """The candidates each legacy row yields (one per role: the same for every row), read off one row."""
+    first = conn.execute(
+        sql.SQL("SELECT min({k}) FROM {t}").format(k=sql.Identifier(migration.KEY), t=sql.SQL(migration.LEGACY_TABLE))
+    ).fetchone()[0]
+    if first is None:
+        return 0
+    return conn.execute(sql.SQL("SELECT count(*) FROM ({}) c").format(cand), {"lo": first - 1, "hi": first}).fetchone()[
+        0
+    ]
 
 
 def sync(
@@ -640,8 +642,10 @@ def sync(
     batch_size: int = 5000,
     margin_seconds: int = 300,
     lock_wait_seconds: float = 10.0,
+    new_rows: bool = True,
 ) -> dict:
-    """Incremental mode, in four steps: migrate new legacy rows; repair the rows the dual-write
+    """Incremental mode, in four steps: migrate new legacy rows (unless new_rows is false: a trial
+    syncs only the rows it migrated); repair the rows the dual-write
     manager logged as discrepancies; bring up to date the persons of legacy rows updated since
     the last sync (by the migration's UPDATED_AT column); remove what deleted rows produced.
     The counts are then recounted.
@@ -655,14 +659,14 @@ def sync(
         raise RunbookError(
             f"{migration.NAME} has no UPDATED_AT column to find changed rows by.", "add UPDATED_AT to it."
         )
-    new_rows = run(params, migration, batch_size, None, lock_wait_seconds)  # new rows first
+    batches_now = run(params, migration, batch_size, None, lock_wait_seconds)["batches_this_run"] if new_rows else 0
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
         halts.require_not_halted(conn, f"Sync of {migration.NAME}")
         cand = candidates_sql_for(conn, migration)
         table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
-        per_row = _candidates_per_row(conn, migration.NAME)
+        per_row = _candidates_per_row(conn, migration, cand)
         last_key, since, started_at, until = conn.execute(
             """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
                  FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
@@ -711,7 +715,7 @@ def sync(
             "discrepancies_repaired": repaired,
             "deleted_rows_persons_removed": persons_removed,
             "deleted_rows_quarantine_removed": quarantine_removed,
-            "batches_this_run": new_rows["batches_this_run"],
+            "batches_this_run": batches_now,
         }
     finally:
         if not conn.closed:

@@ -11,8 +11,36 @@ from __future__ import annotations
 
 import psycopg
 from ansible.module_utils.bayview.errors import RunbookError
+from psycopg import errors as pg_errors
+from psycopg import sql
 
 MODES = ("legacy-only", "dual", "modern-only")
+
+
+def application_grants(role: str) -> sql.Composed:
+    """What the application's role needs on the new design to dual-write (run by the schema owner;
+    the grants go with the tables when the emergency rollback drops them)."""
+    return sql.SQL(
+        "GRANT USAGE ON SCHEMA core, migration TO {r}; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON core.persons, core.person_legacy_links, migration.quarantine TO {r}; "
+        "GRANT SELECT ON migration.dual_write_mode TO {r}; "
+        "GRANT INSERT ON migration.dual_write_discrepancies TO {r}; "
+        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core TO {r};"
+    ).format(r=sql.Identifier(role))
+
+
+def mode_for_writes(conn: psycopg.Connection) -> str:
+    """The mode an application write follows: legacy-only before Phase 2 has created the setting and
+    granted the application's role (bayview_dual_write grant_to) what it needs, and after the
+    emergency rollback has dropped it (even while it is being dropped). Legacy-only is what the
+    setting says when it is created, and it never loses a write: legacy is the source of truth."""
+    if conn.execute("SELECT to_regclass('migration.dual_write_mode') IS NULL").fetchone()[0]:
+        return "legacy-only"
+    try:
+        with conn.transaction():  # a savepoint: a table dropped meanwhile must not end the caller's transaction
+            return get_mode(conn)["mode"]
+    except (pg_errors.UndefinedTable, pg_errors.InsufficientPrivilege):
+        return "legacy-only"
 
 
 def get_mode(conn: psycopg.Connection) -> dict:
