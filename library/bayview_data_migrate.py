@@ -71,7 +71,7 @@ options:
   new_rows:
     description:
       - With O(state=synced), whether the sync first migrates legacy rows past the checkpoint. Phase 2's trial
-        syncs with C(false): it repairs and brings up to date only the rows it migrated.
+        syncs with C(false), so that it repairs and brings up to date only the rows it migrated.
     type: bool
     default: true
 """

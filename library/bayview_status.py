@@ -25,7 +25,7 @@ options:
   close_interrupted:
     description:
       - Close, as interrupted, the runs whose keeper is gone (killed, or their control node died), writing
-        their JSON and HTML records into O(records_dir). Bookkeeping: never C(changed).
+        their JSON and HTML records into O(records_dir). This is bookkeeping, never C(changed).
     type: bool
     default: false
   records_dir:

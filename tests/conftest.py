@@ -149,12 +149,16 @@ def new_database(cluster: LocalCluster, template: str) -> TestDatabase:
     return TestDatabase(cluster, name)
 
 
+def drop_database(db: TestDatabase) -> None:
+    with psycopg.connect(db.cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
+
+
 @pytest.fixture
 def legacy_db(cluster, full_template):
     db = new_database(cluster, full_template)
     yield db
-    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
+    drop_database(db)
 
 
 @pytest.fixture

@@ -106,6 +106,14 @@ def test_emergency_rollback_through_a_restore_point(legacy_db, tmp_path):
     assert len(kept) == 1
     [done] = [json.loads(p.read_text()) for p in tmp_path.glob("*-emergency_rollback.json")]
     assert done["status"] == "succeeded" and done["details"]["restore"]["swapped"]
+    # Its checklist says what was observed: a restore brings the legacy data of the restore point
+    # (checked against its manifest), which is not the same claim as "unchanged".
+    checklist = {c["name"]: c for c in done["details"]["checklist"]}
+    assert all(c["passed"] is True for c in checklist.values()), checklist
+    matched = checklist["the restored legacy data matches the restore point"]["detail"]
+    assert matched == f"fingerprint {done['details']['restore']['legacy_fingerprint_matched']}"
+    assert "the legacy data unchanged" not in checklist
+    assert checklist["rolled back"]["detail"].startswith(f"restored {point} as {legacy_db.name}")
 
 
 def test_partial_rollback_to_a_target_version(legacy_db):

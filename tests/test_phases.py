@@ -39,10 +39,15 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
         extra = ("-e", "bayview_batch_size=500") if phase == 3 else ()
         result = run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, *extra, records_dir=tmp_path)
         assert result.returncode == 0, result.output[-4000:]
+        if phase == 3:
+            # Again, on unchanged data: the sample was loaded in bulk (one updated_at, inside the sync's
+            # margin), so the sync reads every row again, and must find nothing to change.
+            again = run_playbook(legacy_db, "phase3.yml", "-e", store_arg, *extra, records_dir=tmp_path)
+            assert again.returncode == 0 and again.changed == 0, again.output[-4000:]
     gates = legacy_db.query("SELECT phase, passed, signoff_kind FROM migration.phase_gates ORDER BY phase")
-    assert gates == [(p, True, "automatic (local rehearsal)") for p in range(1, 6)]
+    assert gates == [(p, True, "automatic (local rehearsal)") for p in (1, 2, 3, 3, 4, 5)]
     texts = http.texts()
-    assert texts.count(f"[Bay View runbook] Phase 3 completed on {legacy_db.name}@127.0.0.1") == 1
+    assert texts.count(f"[Bay View runbook] Phase 3 completed on {legacy_db.name}@127.0.0.1") == 2
     assert any("Restore point" in t and "Phase 5" in t for t in texts)
     assert len(smtp.messages) == len(texts)  # the same events by email
     # Phase 5 without confirmation: everything but the cutover.
@@ -52,9 +57,9 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert export["tables"]["core.persons"] == legacy_db.scalar("SELECT count(*) FROM core.persons") > 0
     assert set(export["files"]) == {"schema.sql", "data.pgcustom"}
     audits = list(store.glob(f"audit/{legacy_db.name}/*-phase*.json"))
-    assert len(audits) == 5 and all(json.loads(a.read_text())["status"] == "succeeded" for a in audits)
+    assert len(audits) == 6 and all(json.loads(a.read_text())["status"] == "succeeded" for a in audits)
     assert legacy_db.scalar("SELECT count(*) FROM migration.performance_baselines") >= 4
-    assert len(list(store.glob(f"audit/{legacy_db.name}/*-phase*.html"))) == 5
+    assert len(list(store.glob(f"audit/{legacy_db.name}/*-phase*.html"))) == 6
     check_phase3_report_in_a_browser(legacy_db, tmp_path)
 
     confirmed = run_playbook(
@@ -63,6 +68,13 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert confirmed.returncode == 0, confirmed.output[-4000:]
     assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
     assert any("is now modern-only" in t for t in http.texts())
+    # Phase 5 again without the confirmation keeps modern-only; nothing leaves it without its own.
+    again = run_playbook(legacy_db, "phase5.yml", "-e", store_arg, records_dir=tmp_path)
+    assert again.returncode == 0, again.output[-4000:]
+    assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
+    refused = run_playbook(legacy_db, "phase2.yml", "-e", store_arg)
+    assert refused.returncode != 0 and "confirm_leave_modern_only" in " ".join(refused.stdout.split())
+    assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
 
     # After the cutover, the emergency rollback refuses to take the new records out without its own confirmation.
     refused = run_playbook(legacy_db, "emergency_rollback.yml", "-e", store_arg)

@@ -89,7 +89,8 @@ def make_plan(
     latest = max(by_version, default=0)
     if target_version < 0 or target_version > latest:
         raise RunbookError(
-            f"Target version {target_version} does not exist: the migrations go from 1 to {latest}.",
+            f"Target version {target_version} does not exist: the migrations go from 1 to {latest}. "
+            "Nothing was changed.",
             f"choose a target between 0 (the baseline before Phase 1) and {latest}.",
         )
     unknown = sorted(v for v, r in rows.items() if v not in by_version and r.status == "applied")
