@@ -125,60 +125,20 @@ def test_no_secret_appears_anywhere(legacy_db, tmp_path):
         )
         vault = ("--vault-password-file", str(vault_file))
         outputs = []
+
+        def run(*cmd: str) -> subprocess.CompletedProcess:
+            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+            outputs.append(done.stdout + done.stderr)
+            return done
+
+        rollback = (str(BIN / "ansible-playbook"), "playbooks/emergency_rollback.yml", "-i", str(inventory), *vault)
         # Phase 1 through the CLI, every secret from the vault and the environment.
-        cli = subprocess.run(
-            [BIN / "bayview-runbook", "phase", "1", "--inventory", str(inventory), *vault],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        outputs.append(cli.stdout + cli.stderr)
+        cli = run(str(BIN / "bayview-runbook"), "phase", "1", "--inventory", str(inventory), *vault)
         assert cli.returncode == 0, outputs[-1][-3000:]
         # The emergency rollback with ansible-playbook -vvv, the database password also given with -e.
-        rollback = subprocess.run(
-            [
-                BIN / "ansible-playbook",
-                "playbooks/emergency_rollback.yml",
-                "-i",
-                str(inventory),
-                *vault,
-                "-vvv",
-                "-e",
-                f"bayview_db_password={s['db']}",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        outputs.append(rollback.stdout + rollback.stderr)
-        assert rollback.returncode == 0, outputs[-1][-3000:]
+        assert run(*rollback, "-vvv", "-e", f"bayview_db_password={s['db']}").returncode == 0, outputs[-1][-3000:]
         # A refusal's message (a restore point the store does not hold), secrets still in play.
-        refused = subprocess.run(
-            [
-                BIN / "ansible-playbook",
-                "playbooks/emergency_rollback.yml",
-                "-i",
-                str(inventory),
-                *vault,
-                "-e",
-                "restore_point=no-such-point",
-                "-e",
-                f"confirm_restore={legacy_db.name}",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        outputs.append(refused.stdout + refused.stderr)
+        refused = run(*rollback, "-e", "restore_point=no-such-point", "-e", f"confirm_restore={legacy_db.name}")
         assert refused.returncode != 0 and "is not in s3://secrets-test/bayview" in " ".join(refused.stdout.split())
 
         # Every secret was really used.
