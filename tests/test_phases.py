@@ -30,6 +30,7 @@ def receivers():
     smtp.stop()
 
 
+@pytest.mark.e2e  # the longest end-to-end case: make e2e (and CI) runs it
 def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receivers, tmp_path):
     http, smtp = receivers
     store = tmp_path / "store"
