@@ -33,11 +33,25 @@ import ansible_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 REDACTED = "********"
-# Names of environment or extra variables whose values are secrets (passwords, keys, tokens,
-# webhook URLs, connection strings): DB_PASS, PGPASSWORD, AWS_SECRET_ACCESS_KEY, bayview_db_password ...
-SECRET_NAME = re.compile(
-    r"PASS|PWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|WEBHOOK|SESSION|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|DSN|URI|URL", re.I
+# Words in the names of environment or extra variables whose values are secrets: DB_PASS,
+# PGPASSWORD, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, bayview_db_password, bayview_webhooks,
+# DATABASE_DSN ... (PWD and OLDPWD are the working directory, not a password).
+SECRET_WORDS = re.compile(
+    r"PASS(WORD|WD)?|PGPASSWORD|SECRETS?|TOKENS?|KEYS?|APIKEY|PRIVATE|CREDENTIALS?|AUTH\w*|COOKIES?|DSN|WEBHOOKS?|"
+    r"\w*PWD",
+    re.I,
 )
+NOT_SECRET = {"PWD", "OLDPWD"}
+
+
+def secret_name(name: str) -> bool:
+    if name.upper() in NOT_SECRET:
+        return False
+    if re.search(r"(DATABASE|DB|PG)_?UR[LI]", name, re.I):  # a connection string carries its password
+        return True
+    return any(SECRET_WORDS.fullmatch(word) for word in re.split(r"[^A-Za-z0-9]+", name) if word)
+
+
 # Terminal colour and cursor codes (a stdout artifact is read in an editor or a ticket, not a terminal).
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Ansible prompts for this when --ask-vault-pass is given (ansible-runner answers it).
@@ -51,7 +65,7 @@ def secret_values(variables: dict) -> list[str]:
     found: set[str] = set()
 
     def walk(name: str, value, secret: bool) -> None:
-        secret = secret or bool(SECRET_NAME.search(name))
+        secret = secret or secret_name(name)
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(str(key), item, secret)
@@ -190,30 +204,34 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
     vault, answers, vault_secrets = vault_options(args)
     progress = Progress(out, quiet=args.command == "status")  # status prints its own summary
     print(f"bayview-runbook: {playbook} on inventory {args.inventory}{' (check mode)' if args.check else ''}", file=out)
-    with tempfile.TemporaryDirectory(prefix="bayview-runbook-") as private:
-        # The extra variables (a password among them, perhaps) in a file only this user can read,
-        # removed after the run: the command line, and so the 'command' artifact, names only the file.
-        extravars_file = Path(private) / "extravars.json"
-        extravars_file.touch(mode=0o600)
-        extravars_file.write_text(json.dumps(extra))
-        cmdline = [*(["--check"] if args.check else []), *vault, "-e", f"@{extravars_file}"]
-        result = ansible_runner.run(
-            private_data_dir=str(artifacts),
-            artifact_dir=str(artifacts),
-            project_dir=str(ROOT),
-            playbook=playbook,
-            inventory=str(inventory_path(args.inventory)),
-            cmdline=shlex.join(cmdline),
-            envvars=env,
-            passwords=answers,
-            ident=ident,
-            quiet=True,
-            suppress_env_files=True,  # nothing of the environment is written into env/
-            event_handler=progress,
-            rotate_artifacts=args.keep_artifacts,
-        )
+    secrets = [*vault_secrets, *secret_values({**os.environ, **env, **extra})]
+    try:
+        with tempfile.TemporaryDirectory(prefix="bayview-runbook-") as private:
+            # The extra variables (a password among them, perhaps) in a file only this user can read,
+            # removed after the run: the command line, and so the 'command' artifact, names only the file.
+            extravars_file = Path(private) / "extravars.json"
+            extravars_file.touch(mode=0o600)
+            extravars_file.write_text(json.dumps(extra))
+            cmdline = [*(["--check"] if args.check else []), *vault, "-e", f"@{extravars_file}"]
+            result = ansible_runner.run(
+                private_data_dir=str(artifacts),
+                artifact_dir=str(artifacts),
+                project_dir=str(ROOT),
+                playbook=playbook,
+                inventory=str(inventory_path(args.inventory)),
+                cmdline=shlex.join(cmdline),
+                envvars=env,
+                passwords=answers,
+                ident=ident,
+                quiet=True,
+                suppress_env_files=True,  # nothing of the environment is written into env/
+                event_handler=progress,
+                rotate_artifacts=args.keep_artifacts,
+            )
+    finally:  # a run interrupted with Ctrl-C keeps clean artifacts too
+        if (artifacts / ident).is_dir():
+            scrub_artifacts(artifacts / ident, secrets)
     artifact_dir = Path(result.config.artifact_dir)
-    scrub_artifacts(artifact_dir, [*vault_secrets, *secret_values({**os.environ, **env, **extra})])
     if args.command == "status":
         print_status(progress.results, out)
     rc = result.rc if isinstance(result.rc, int) else 1

@@ -29,6 +29,7 @@ SUPERUSER = "postgres"
 # The web application's role owns the legacy schemas; the runbook's role only reads them.
 APP_ROLE = "bayview_app"
 RUNBOOK_ROLE = "bayview_runbook"
+DISPOSABLE_MARKER = "bayview_disposable_cluster"  # a role; see module_utils/bayview/gates.py
 
 
 class ClusterError(RuntimeError):
@@ -187,8 +188,6 @@ class LocalCluster:
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "log_line_prefix": "'%m [%p] %a '",
-            # The runbook signs gates off automatically only on a server that says this of itself.
-            "bayview.disposable_cluster": "'on'",
         }
         conf = "".join(f"{k} = {v}\n" for k, v in settings.items())
         auto = self.data_dir / "postgresql.auto.conf"
@@ -211,6 +210,10 @@ class LocalCluster:
             f"CREATE ROLE {RUNBOOK_ROLE} LOGIN CREATEDB PASSWORD '{passwords[RUNBOOK_ROLE]}';",
             # The runbook must see other sessions to refuse when one holds locks.
             f"GRANT pg_read_all_stats TO {RUNBOOK_ROLE};",
+            # The runbook signs gates off automatically only on a server that has this role: a session
+            # cannot pretend to (only a superuser makes roles), and no production cluster has it.
+            f"CREATE ROLE {DISPOSABLE_MARKER} NOLOGIN;",
+            f"COMMENT ON ROLE {DISPOSABLE_MARKER} IS 'a disposable rehearsal cluster made by bayview-localpg';",
         ]
         self.psql_socket("\n".join(sql))
         lines = "".join(f"127.0.0.1:{self.port}:*:{r}:{p}\n" for r, p in passwords.items())

@@ -27,9 +27,9 @@ options:
     type: str
   grant_to:
     description:
-      - The application's database role; it is granted what it needs to write the new design (SELECT,
-        INSERT, UPDATE, DELETE on the persons, their links and the quarantine, the mode, the discrepancy
-        log) in the same transaction as the mode change. Grants already held change nothing.
+      - The application's database role; before the mode is set, it is granted what it needs to write the new
+        design (SELECT, INSERT, UPDATE, DELETE on the persons, their links and the quarantine, the mode, the
+        discrepancy log). Granting it is a change (C(changed)); grants already held change nothing.
     type: str
   confirm_leave_modern_only:
     description:
@@ -56,6 +56,10 @@ after:
   description: The mode after this task (the planned one in check mode).
   returned: always
   type: dict
+granted:
+  description: Whether O(grant_to) was granted privileges it did not have.
+  returned: when O(mode) is given
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -83,10 +87,11 @@ def main() -> None:
                 # A dry run of Phase 2: the migrations that create the setting have not run for real.
                 module.exit_json(changed=True, msg=f"would set {p['mode']} once the Phase 2 migrations create it")
             before = dual_write.get_mode(conn)
-            if p["grant_to"] and not module.check_mode:
-                conn.execute(dual_write.application_grants(p["grant_to"]))  # idempotent
+            granted = (
+                bool(p["grant_to"]) and not module.check_mode and dual_write.grant_application(conn, p["grant_to"])
+            )
             if p["mode"] is None or p["mode"] == before["mode"]:
-                module.exit_json(changed=False, before=before, after=before)
+                module.exit_json(changed=granted, before=before, after=before, granted=granted)
             if module.check_mode:
                 dual_write.refuse_leaving_modern_only(
                     before, p["mode"], p["connection"]["dbname"], p["confirm_leave_modern_only"]
@@ -96,7 +101,7 @@ def main() -> None:
                 before, after = dual_write.set_mode(
                     conn, p["mode"], operator(module), p["reason"], p["confirm_leave_modern_only"]
                 )
-        result = {"changed": True, "before": before, "after": after}
+        result = {"changed": True, "before": before, "after": after, "granted": granted}
         if module._diff:
             result["diff"] = {"before": f"mode: {before['mode']}\n", "after": f"mode: {after['mode']}\n"}
         module.exit_json(**result)

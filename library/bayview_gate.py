@@ -50,7 +50,7 @@ options:
     description:
       - Sign off a passed gate automatically. Refused unless O(environment) is C(local) or C(molecule), the
         database is on this machine, and the server marks itself as a disposable rehearsal cluster
-        (C(bayview.disposable_cluster = on), set by C(bayview-localpg)).
+        (it has the role C(bayview_disposable_cluster), which C(bayview-localpg) creates).
     type: bool
     default: false
   environment:

@@ -127,15 +127,17 @@ def main() -> None:
     )
     p = module.params
 
-    def audit(record: dict) -> dict:
+    def audit_store():
         if not p["audit_store"]:
-            return record
-        store = open_store(p["audit_store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
-        return run_record.write_audit(store, record)
+            return None
+        return open_store(p["audit_store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+
+    def audit(record: dict) -> dict:
+        store = audit_store()
+        return run_record.write_audit(store, record) if store else record
 
     def keep(records: list[dict]) -> None:  # the records of interrupted runs, as of a finished one
-        for record in records:
-            audit(run_record.write_files(record, p["records_dir"]))
+        run_record.record_interrupted(records, p["records_dir"], audit_store() if records else None)
 
     def action() -> None:
         if p["state"] == "started":

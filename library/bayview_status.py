@@ -73,8 +73,7 @@ def main() -> None:
         with db.connect(p) as conn:
             if p["close_interrupted"] and not module.check_mode:
                 closed = run_keeper.close_interrupted(conn, "its keeper was gone when status looked", "status")
-                for record in closed:
-                    run_record.write_files(record, p["records_dir"])
+                run_record.record_interrupted(closed, p["records_dir"])
             state = status.read(conn)
         state["closed_interrupted_runs"] = [r["run_id"] for r in closed]
         if p["max_quarantine_ratio"] is not None or p["max_open_discrepancies"] is not None:

@@ -87,6 +87,15 @@ def full_template(cluster):
     return _template(cluster, "full")
 
 
+def wait_until_unused(conn: psycopg.Connection, dbname: str) -> None:
+    """A template can be copied only when nobody is connected to it: the keeper of the last run on it
+    leaves once it has seen its playbook end (a failure guard of a minute, not a timing)."""
+    deadline = time.monotonic() + 60
+    while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [dbname]).fetchone()[0]:
+        assert time.monotonic() < deadline, f"sessions on {dbname} stayed"
+        time.sleep(0.1)
+
+
 @dataclass
 class TestDatabase:
     cluster: LocalCluster
@@ -139,6 +148,7 @@ class TestDatabase:
 def new_database(cluster: LocalCluster, template: str) -> TestDatabase:
     name = f"t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        wait_until_unused(conn, template)
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
         # Database-level grants are not copied from a template.
         conn.execute(
@@ -147,6 +157,19 @@ def new_database(cluster: LocalCluster, template: str) -> TestDatabase:
             )
         )
     return TestDatabase(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def dual_template(cluster, full_template, tmp_path_factory):
+    """Phases 1 and 2 done once (dual-write on), for the tests that start there (new_database copies it).
+    Its restore points are in the store it returns, under its own name."""
+    db = new_database(cluster, full_template)
+    store = tmp_path_factory.mktemp("dual-template-store")
+    for phase in (1, 2):
+        result = run_playbook(db, f"phase{phase}.yml", "-e", f"restore_point_store=file://{store}")
+        assert result.returncode == 0, result.output[-3000:]
+    assert db.scalar("SELECT mode FROM migration.dual_write_mode") == "dual"
+    return db.name
 
 
 def drop_database(db: TestDatabase) -> None:
@@ -265,11 +288,14 @@ def process_tree(pid: int) -> list[int]:
     return tree + [p for p in of_the_run if p not in tree]
 
 
-def kill_tree(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Kill a playbook run as a crash of the control node would: every process of it at once."""
-    for pid in process_tree(proc.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a playbook run as a crash of the control node would: every process of it at once
+    (stopped first, so that none of them, the keeper least of all, acts on another's death)."""
+    pids = process_tree(proc.pid)
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
     proc.wait(timeout=60)
 
 

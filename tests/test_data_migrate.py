@@ -211,7 +211,13 @@ def test_a_batch_that_finished_first_waits_for_the_one_before_it(phase2_db, tmp_
                 "WHERE application_name = 'bayview-test'"
             )
             time.sleep(0.1)
-        # Seen idle in its transaction (its xid still open), the finished batch has not committed.
+        # The finished batch is idle in its transaction, and that transaction is still in progress: it
+        # waits for the one before it instead of committing.
+        finished_xid = phase2_db.scalar(
+            "SELECT backend_xid::text FROM pg_stat_activity WHERE application_name = 'bayview-test' "
+            "AND state = 'idle in transaction'"
+        )
+        assert phase2_db.scalar("SELECT pg_xact_status(%s::xid8)", [finished_xid]) == "in progress"
         assert phase2_db.scalar("SELECT last_key FROM migration.data_migration_checkpoints") == 500
         # Two workers, two connections: the run's own is the first worker's.
         assert (

@@ -100,6 +100,16 @@ def test_a_run_killed_with_its_keeper_is_closed_by_status(legacy_db, migrations_
         kill_tree(proc)  # the control node dies: the playbook, its worker, the module and the keeper
     assert legacy_db.scalar("SELECT status FROM migration.runbook_runs WHERE run_id = %s", [run_id]) == "running"
     assert not list(tmp_path.glob(f"{run_id}-*.json"))
+    # Just seen: its keeper may only be reconnecting (a server restart), so status leaves it running.
+    early = run_playbook(legacy_db, "status.yml", records_dir=tmp_path)
+    assert early.returncode == 0
+    assert run_id in status_lines(early).split("Runs running:")[1].split("Interrupted runs:")[0]
+    # As if the control node had died a minute ago.
+    legacy_db.query(
+        "UPDATE migration.runbook_runs SET last_seen_at = last_seen_at - interval '1 minute' WHERE run_id = %s "
+        "RETURNING 1",
+        [run_id],
+    )
 
     status = run_playbook(legacy_db, "status.yml", records_dir=tmp_path)
     assert status.returncode == 0, status.output[-3000:]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import open_page
-from conftest import playbook_command, run_playbook
+from conftest import drop_database, new_database, playbook_command, run_playbook
 from selenium.webdriver.common.by import By
 
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
@@ -135,19 +135,24 @@ def test_a_phase_refuses_to_start_before_the_previous_one_is_signed_off(legacy_d
     assert run_playbook(legacy_db, "phase2.yml", "-e", store_arg).returncode == 0
 
 
-def test_emergency_rollback_in_the_middle_of_phase_3(legacy_db, tmp_path):
+@pytest.fixture
+def dual_db(cluster, dual_template):
+    db = new_database(cluster, dual_template)
+    yield db
+    drop_database(db)
+
+
+def test_emergency_rollback_in_the_middle_of_phase_3(dual_db, tmp_path):
     """Phase 3 is migrating when the emergency rollback to the end of Phase 1 starts: one of its
     batches is held in flight by a lock the rehearsal controls (so the test does not depend on the
     machine's speed). The rollback stops that batch, reverses the data migrations, runs the down
     migrations, proves the legacy data unchanged and voids the gates of Phases 2 on."""
     store_arg = f"restore_point_store=file://{tmp_path / 'store'}"
-    legacy_before = legacy_db.pg_dump("bayview", "crouse_chapel")
-    for phase in (1, 2):
-        assert run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path).returncode == 0
-    _, env = playbook_command(legacy_db, "phase3.yml", records_dir=tmp_path)
+    legacy_before = dual_db.pg_dump("bayview", "crouse_chapel")  # Phases 1 and 2 are done (dual_template)
+    _, env = playbook_command(dual_db, "phase3.yml", records_dir=tmp_path)
     env["BAYVIEW_RESTORE_POINT_DIR"] = str(tmp_path / "store")
     rollback, phase3, held = rollback_in_the_middle_of_phase3(
-        PLAYBOOK, legacy_db.cluster, legacy_db.name, env, ["-e", "target_version=4"]
+        PLAYBOOK, dual_db.cluster, dual_db.name, env, ["-e", "target_version=4"]
     )
     assert rollback.returncode == 0, rollback.stdout[-4000:] + rollback.stderr
     assert phase3.returncode != 0, "the interrupted Phase 3 must fail"
@@ -158,15 +163,15 @@ def test_emergency_rollback_in_the_middle_of_phase_3(legacy_db, tmp_path):
     assert "Phase 3 stopped at 'Migrate in batches'" in phase3.stdout, phase3.stdout[-3000:]
 
     # Nothing of the new design's data is left, the legacy data is byte for byte as it was.
-    assert legacy_db.scalar("SELECT count(*) FROM core.persons") == 0
-    assert legacy_db.scalar("SELECT to_regclass('migration.data_migration_checkpoints')") is None
-    assert legacy_db.pg_dump("bayview", "crouse_chapel") == legacy_before
-    assert legacy_db.scalar("SELECT max(version) FROM migration.runbook_ledger WHERE status = 'applied'") == 4
+    assert dual_db.scalar("SELECT count(*) FROM core.persons") == 0
+    assert dual_db.scalar("SELECT to_regclass('migration.data_migration_checkpoints')") is None
+    assert dual_db.pg_dump("bayview", "crouse_chapel") == legacy_before
+    assert dual_db.scalar("SELECT max(version) FROM migration.runbook_ledger WHERE status = 'applied'") == 4
     latest = dict(
-        legacy_db.query("SELECT DISTINCT ON (phase) phase, passed FROM migration.phase_gates ORDER BY phase, id DESC")
+        dual_db.query("SELECT DISTINCT ON (phase) phase, passed FROM migration.phase_gates ORDER BY phase, id DESC")
     )
     assert latest == {1: True, 2: False}
-    events = [r[0] for r in legacy_db.query("SELECT event_type FROM migration.runbook_events ORDER BY id")]
+    events = [r[0] for r in dual_db.query("SELECT event_type FROM migration.runbook_events ORDER BY id")]
     assert events.index("rollback.started") < events.index("rollback.completed")
     assert "phase.failed" in events
     [failed] = [json.loads(p.read_text()) for p in tmp_path.glob("*-phase3.json")]
@@ -180,10 +185,10 @@ def test_emergency_rollback_in_the_middle_of_phase_3(legacy_db, tmp_path):
         driver.quit()
 
     # The way forward is the phases again, in order: Phase 3 refuses until Phase 2 passed again.
-    refused = run_playbook(legacy_db, "phase3.yml", "-e", store_arg)
+    refused = run_playbook(dual_db, "phase3.yml", "-e", store_arg)
     assert refused.returncode != 0 and "Phase 2 did not pass" in refused.stdout
     for phase in (2, 3):
-        again = run_playbook(legacy_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path)
+        again = run_playbook(dual_db, f"phase{phase}.yml", "-e", store_arg, records_dir=tmp_path)
         assert again.returncode == 0, again.output[-4000:]
-    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts WHERE cleared_at IS NULL") == 0
-    assert legacy_db.scalar("SELECT passed FROM migration.phase_gates WHERE phase = 3 ORDER BY id DESC LIMIT 1")
+    assert dual_db.scalar("SELECT count(*) FROM migration.runbook_halts WHERE cleared_at IS NULL") == 0
+    assert dual_db.scalar("SELECT passed FROM migration.phase_gates WHERE phase = 3 ORDER BY id DESC LIMIT 1")

@@ -624,16 +624,18 @@ UPDATE migration.dual_write_discrepancies SET resolved_at = now()
 """
 
 
-def _candidates_per_row(conn, migration: ModuleType, cand: sql.Composable) -> int:
-    """The candidates each legacy row yields (one per role: the same for every row), read off one row."""
-    first = conn.execute(
-        sql.SQL("SELECT min({k}) FROM {t}").format(k=sql.Identifier(migration.KEY), t=sql.SQL(migration.LEGACY_TABLE))
-    ).fetchone()[0]
-    if first is None:
-        return 0
-    return conn.execute(sql.SQL("SELECT count(*) FROM ({}) c").format(cand), {"lo": first - 1, "hi": first}).fetchone()[
-        0
-    ]
+def _candidates_per_row(conn, name: str) -> int:
+    """The candidates each legacy row yields (one per role), from the checkpoint: its batches count
+    the rows their statement classified, so candidates are rows times roles (plus rows quarantined
+    whole after an unforeseen error, one candidate each). Nothing is cleaned again to know it."""
+    rows_read, candidates, whole = conn.execute(
+        """SELECT c.rows_read, c.candidates,
+                  (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = c.data_migration
+                      AND q.role = 'row')
+             FROM migration.data_migration_checkpoints c WHERE c.data_migration = %s""",
+        [name],
+    ).fetchone()
+    return (candidates - whole) // (rows_read - whole) if rows_read > whole else 0
 
 
 def sync(
@@ -666,7 +668,7 @@ def sync(
         halts.require_not_halted(conn, f"Sync of {migration.NAME}")
         cand = candidates_sql_for(conn, migration)
         table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
-        per_row = _candidates_per_row(conn, migration, cand)
+        per_row = _candidates_per_row(conn, migration.NAME)
         last_key, since, started_at, until = conn.execute(
             """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
                  FROM migration.data_migration_checkpoints WHERE data_migration = %s""",

@@ -29,6 +29,24 @@ def application_grants(role: str) -> sql.Composed:
     ).format(r=sql.Identifier(role))
 
 
+def grant_application(conn: psycopg.Connection, role: str) -> bool:
+    """Grant the application's role the new design's writes; True when it did not have them yet."""
+    if not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)", [role]).fetchone()[0]:
+        raise RunbookError(
+            f"The application's role {role!r} does not exist in this cluster. Nothing was changed.",
+            "set bayview_app_db_role to the role the web application connects as (or leave it empty and "
+            "grant by hand).",
+        )
+    had = conn.execute(
+        "SELECT pg_catalog.has_table_privilege(%s, 'migration.dual_write_discrepancies', 'INSERT') "
+        "AND pg_catalog.has_table_privilege(%s, 'core.person_legacy_links', 'INSERT')",
+        [role, role],
+    ).fetchone()[0]
+    with conn.transaction():
+        conn.execute(application_grants(role))  # grants held already change nothing
+    return not had
+
+
 def mode_for_writes(conn: psycopg.Connection) -> str:
     """The mode an application write follows: legacy-only before Phase 2 has created the setting and
     granted the application's role (bayview_dual_write grant_to) what it needs, and after the

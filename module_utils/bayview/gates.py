@@ -6,9 +6,9 @@ Sign-off is a person (`signoff_by`), recorded with the time, the evidence and th
 point. Automatic sign-off exists for rehearsals only, and needs all three of: an inventory that
 says it describes a rehearsal (bayview_environment local or molecule, with bayview_auto_signoff),
 a database on this machine (loopback or a local socket), and a server that marks itself as a
-disposable rehearsal cluster (bayview.disposable_cluster = on, which bayview-localpg sets when it
-creates one). A tunnel to production on 127.0.0.1 has none of the last, so production can never
-sign itself off.
+disposable rehearsal cluster (it has the role bayview_disposable_cluster, which bayview-localpg
+creates with a new cluster; a session cannot fake a role, as it could a setting). A tunnel to
+production on 127.0.0.1 has none of the last, so production can never sign itself off.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from ansible.module_utils.bayview.errors import RunbookError
 
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost", "")
 REHEARSAL_ENVIRONMENTS = ("local", "molecule")
-# Set in postgresql.auto.conf by bayview_runbook.localpg when it creates a disposable cluster.
-DISPOSABLE_MARKER = "bayview.disposable_cluster"
+# A role bayview_runbook.localpg creates with each disposable cluster.
+DISPOSABLE_MARKER = "bayview_disposable_cluster"
 
 GATE_COLUMNS = (
     "id, phase, run_id, passed, criteria, evidence, restore_point, recorded_at::text, signed_off_by, "
@@ -89,16 +89,17 @@ def _signoff_kind(
     if signoff_by:
         return signoff_by, "operator"
     if auto:
-        disposable = conn.execute("SELECT pg_catalog.current_setting(%s, true)", [DISPOSABLE_MARKER]).fetchone()[0]
+        disposable = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)", [DISPOSABLE_MARKER]
+        ).fetchone()[0]
         why_not = [
             f"the inventory's bayview_environment is {environment or 'not set'!r}, not one of "
             f"{', '.join(REHEARSAL_ENVIRONMENTS)}"
             if environment not in REHEARSAL_ENVIRONMENTS
             else "",
             f"{host} is not this machine" if host not in LOCAL_HOSTS and not host.startswith("/") else "",
-            f"the server does not mark itself as a disposable rehearsal cluster ({DISPOSABLE_MARKER} is "
-            f"{disposable or 'not set'})"
-            if disposable != "on"
+            f"the server does not mark itself as a disposable rehearsal cluster (it has no role {DISPOSABLE_MARKER})"
+            if not disposable
             else "",
         ]
         if any(why_not):

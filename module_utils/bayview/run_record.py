@@ -44,12 +44,14 @@ def start(
     }
     if check_mode:
         return record  # a dry run writes nothing to the database
+    keep = keep or (lambda records: None)
     conn = db.connect(params)
     try:
         ledger.bootstrap(conn, operator, run_id)
         interrupted = run_keeper.close_interrupted(
             conn, "its keeper was gone when the next run started (its control node died or was killed)", f"run {run_id}"
         )
+        keep(interrupted)  # their records first: nothing after this may leave them unwritten
         version = ledger.current_version(ledger.read(conn))
         record["version_before"] = version
         with conn.transaction():
@@ -60,14 +62,29 @@ def start(
                 [run_id, playbook, phase, operator, record["control_host"], check_mode, version],
             )
         record["db_recorded"] = True
+        record["interrupted_runs_closed"] = [{k: r[k] for k in ("run_id", "playbook", "details")} for r in interrupted]
+        try:
+            record["kept_alive"] = run_keeper.start(params, run_id, keep)
+        except Exception as exc:
+            # A run nobody keeps could never be closed if it were killed: it does not start.
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE migration.runbook_runs SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
+                    "details = jsonb_build_object('error', %s::text) WHERE run_id = %s",
+                    [f"its keeper could not start: {exc}", run_id],
+                )
+            raise
     finally:
         conn.close()
-    keep = keep or (lambda records: None)
-    if interrupted:
-        keep(interrupted)
-    record["interrupted_runs_closed"] = [{k: r[k] for k in ("run_id", "playbook", "details")} for r in interrupted]
-    record["kept_alive"] = run_keeper.start(params, run_id, keep)
     return record
+
+
+def record_interrupted(records: list[dict], records_dir: Path | None, store=None) -> None:
+    """The JSON record and HTML report of runs closed as interrupted, and their audit copies."""
+    for record in records:
+        closed = write_files(record, records_dir)
+        if store is not None:
+            write_audit(store, closed)
 
 
 def finish(params: dict, record: dict, status: str, details: dict, records_dir: Path | None) -> dict:

@@ -14,6 +14,7 @@ SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD H
                   AND l.granted AND l.classid = %s::oid AND l.objid = %s::oid) AS holds_run_lock
   FROM pg_catalog.pg_stat_activity a
  WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'bayview%%'
+   AND application_name NOT LIKE 'bayview-keeper %%'  -- a run's keeper: shown with the runs, not as work
 """
 
 
@@ -35,7 +36,7 @@ RUN_KEYS = (
     "last_seen_at",
     "detected_by",
 )
-# When the database was last cut over to modern-only, and by whom (none: never).
+# When the database was cut over to the modern-only it is in now, and by whom.
 CUTOVER = """
 SELECT changed_at::text, changed_by, reason FROM migration.dual_write_mode_history
  WHERE new_mode = 'modern-only' ORDER BY changed_at DESC LIMIT 1
@@ -64,7 +65,7 @@ def read(conn: psycopg.Connection) -> dict:
         "data_migrations": [],
         "open_discrepancies": 0,
     }
-    if state["dual_write"] is not None:
+    if state["dual_write"] is not None and state["dual_write"]["mode"] == "modern-only":
         row = conn.execute(CUTOVER).fetchone()
         state["cutover"] = dict(zip(("at", "by", "reason"), row, strict=True)) if row else None
     if _exists(conn, "migration.runbook_runs"):
