@@ -248,7 +248,14 @@ def main() -> None:
             module.exit_json(changed=bool(result["pruned"] or result["orphans_removed"]), pruned=result)
         if state == "restore":
             result = restore_points.restore(
-                p, admin, store, p["restore_point"], p["confirm_restore"], p["pg_restore_path"], module.check_mode
+                p,
+                admin,
+                store,
+                p["restore_point"],
+                p["confirm_restore"],
+                p["pg_restore_path"],
+                module.check_mode,
+                p["run_id"],
             )
             module.exit_json(changed=not module.check_mode, steps=result["steps"], restore_point=result)
         if module.check_mode:

@@ -1,6 +1,6 @@
-"""A sample of the fault-injection matrix (tests/fault_matrix.py): one scenario, two of its cases,
-chosen by the commit (tests/sampling.py), so successive commits strike different points.
-`make faults` runs every case."""
+"""A sample of the fault-injection matrix (tests/fault_matrix.py): one scenario of those prepared by
+at most one phase run, two of its cases, chosen by the commit (tests/sampling.py), so successive
+commits strike different points. `make faults` runs every case of every scenario."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from fault_matrix import SCENARIOS, Harness
 from sampling import sample
 
-SAMPLED_SCENARIOS = sample("fault-scenarios", sorted(SCENARIOS), 1)
+# In make test, a scenario that needs at most one phase run to prepare (make faults runs them all).
+SHALLOW = sorted(name for name, scenario in SCENARIOS.items() if len(scenario.after) <= 1)
+SAMPLED_SCENARIOS = sample("fault-scenarios", SHALLOW, 1)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ import json
 import subprocess
 import time
 
+import pytest
+from ansible.module_utils.bayview import migrate
+from ansible.module_utils.bayview.errors import RunbookError
 from conftest import (
     HELD_MIGRATION,
     HELD_MIGRATION_LOCK,
@@ -104,6 +107,9 @@ def test_emergency_rollback_through_a_restore_point(legacy_db, tmp_path):
         "SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{legacy_db.name[:40]}_before_restore_%"]
     )
     assert len(kept) == 1
+    # The live database's grants came with it (a dump does not carry them): the runbook can work there.
+    acl = "SELECT datacl::text[] FROM pg_database WHERE datname = %s"
+    assert sorted(legacy_db.scalar(acl, [legacy_db.name])) == sorted(legacy_db.scalar(acl, [kept[0][0]]))
     [done] = [json.loads(p.read_text()) for p in tmp_path.glob("*-emergency_rollback.json")]
     assert done["status"] == "succeeded" and done["details"]["restore"]["swapped"]
     # Its checklist says what was observed: a restore brings the legacy data of the restore point
@@ -114,6 +120,12 @@ def test_emergency_rollback_through_a_restore_point(legacy_db, tmp_path):
     assert matched == f"fingerprint {done['details']['restore']['legacy_fingerprint_matched']}"
     assert "the legacy data unchanged" not in checklist
     assert checklist["rolled back"]["detail"].startswith(f"restored {point} as {legacy_db.name}")
+    # The live database's own records stay true: Phase 1, caught running by its restore point, is
+    # closed there saying why; the rollback's row came along with the swap and finished there.
+    runs = dict(legacy_db.query("SELECT run_id, status FROM migration.runbook_runs"))
+    assert runs == {record["run_id"]: "interrupted", done["run_id"]: "succeeded"}
+    why = legacy_db.scalar("SELECT details->>'error' FROM migration.runbook_runs WHERE run_id = %s", [record["run_id"]])
+    assert f"restore point {point} was taken while this run was running" in why
 
 
 def test_partial_rollback_to_a_target_version(legacy_db):
@@ -187,8 +199,9 @@ def test_checksum_drift_is_refused_then_accepted_explicitly(legacy_db, migration
     assert refused.returncode != 0
     assert "checksum drift" in refused.stdout and "0002_core_persons: up.sql changed" in refused.stdout
 
-    no_reason = run_playbook(legacy_db, "phase1.yml", "-e", arg, "-e", '{"accept_checksum_versions": [2]}')
-    assert no_reason.returncode != 0 and "needs a reason" in no_reason.stdout
+    # Accepting without a reason is refused before the engine connects (the playbook passes it through).
+    with pytest.raises(RunbookError, match="needs a reason"):
+        migrate.run(legacy_db.params(), migrations_copy, None, 1, "test", "r", False, accept_changed=[2])
 
     accepted = run_playbook(
         legacy_db,

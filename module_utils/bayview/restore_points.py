@@ -27,6 +27,7 @@ from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.preflight import client_major
 from ansible.module_utils.bayview.stores import CHUNK_SIZE, PARTIAL_SUFFIX
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 DUMP = "dump.pgcustom"
 MANIFEST = "manifest.json"
@@ -257,10 +258,12 @@ def restore(
     confirm: str,
     pg_restore: str = "pg_restore",
     check_mode: bool = False,
+    run_id: str = "",
 ) -> dict:
     """Verify, restore into a new database, check it, and only with confirmation make it live.
 
-    Nothing is dropped: the previous live database is kept under a dated name.
+    Nothing is dropped: the previous live database is kept under a dated name. run_id (the run
+    doing the restore) is carried into the copy that goes live, so the run finishes its record there.
     """
     live = params["connection"]["dbname"]
     if confirm and confirm != live:
@@ -285,12 +288,18 @@ def restore(
     owner = _database_owner(params)
     started = time.monotonic()
     _restore_into(admin, store, manifest, target, owner, pg_restore)
+    _copy_database_privileges(admin, live, target)
     steps.append(f"3. Restored into new database {target} in {time.monotonic() - started:.1f}s")
     failpoints.reach("restore.restored", live)
     _fingerprint_matches(admin, target, manifest)
     steps.append(
         f"4. Its legacy fingerprint matches the manifest ({manifest['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"
     )
+    closed = _settle_runs_of_the_copy(params, admin, target, manifest, run_id if confirm else "")
+    if closed:
+        steps.append(
+            f"5. Runs recorded as running in the restore point closed as interrupted in {target}: {', '.join(closed)}"
+        )
     result = {
         "restore_point": manifest["id"],
         "restored_database": target,
@@ -300,12 +309,102 @@ def restore(
         "legacy_fingerprint_matched": manifest["legacy_fingerprint"]["fingerprint_sha256"],
     }
     if not confirm:
-        steps.append(f"5. Not made live (no confirm_restore): the live database {live} is unchanged")
+        steps.append(f"{len(steps) + 1}. Not made live (no confirm_restore): the live database {live} is unchanged")
         return result
     kept = f"{live[:40]}_before_restore_{stamp}"
     _swap(admin, live, target, kept)
-    steps.append(f"5. Swapped: {live} is now the restored database; the previous one is kept as {kept}")
+    steps.append(f"{len(steps) + 1}. Swapped: {live} is now the restored database; the previous one is kept as {kept}")
     return {**result, "swapped": True, "previous_database": kept, "restored_database": live}
+
+
+# The runs a restore point caught mid-way: in the restored copy they can never finish, so they are
+# closed there saying why (their real outcome is in the database that was live, kept, and in their
+# JSON records).
+CLOSE_RUNS_OF_THE_COPY = """
+UPDATE migration.runbook_runs
+   SET status = 'interrupted', finished_at = coalesce(last_seen_at, started_at),
+       details = details || jsonb_build_object(
+           'failed_task', coalesce(current_task, 'unknown'),
+           'error', 'interrupted: restore point ' || %(rp)s::text || ' was taken while this run was running, '
+                    || 'and this database was restored from it (the run went on in the database that was live)')
+ WHERE status = 'running' AND run_id <> %(run_id)s
+RETURNING run_id
+"""
+
+
+def _settle_runs_of_the_copy(params: dict, admin: dict, target: str, manifest: dict, run_id: str) -> list[str]:
+    """Close in the restored copy the runs its restore point caught running, and copy there the row of
+    the run doing the restore (run_id, when it swaps the copy in), so the live database's records
+    stay true: no run stays 'running' forever, and this run's finish lands where it is read."""
+    with db.connect(db.with_database(admin, target)) as conn:
+        if not conn.execute("SELECT to_regclass('migration.runbook_runs') IS NOT NULL").fetchone()[0]:
+            return []
+        with conn.transaction():
+            ledger._upgrade_runbook_runs(conn)
+            closed = [r[0] for r in conn.execute(CLOSE_RUNS_OF_THE_COPY, {"rp": manifest["id"], "run_id": run_id})]
+        if not run_id:
+            return closed
+        columns = (
+            "run_id",
+            "playbook",
+            "phase",
+            "operator",
+            "control_host",
+            "check_mode",
+            "started_at",
+            "status",
+            "version_before",
+            "details",
+            "kept_alive",
+            "current_task",
+            "last_seen_at",
+        )
+        with db.connect(params) as live:
+            row = live.execute(
+                sql.SQL("SELECT {} FROM migration.runbook_runs WHERE run_id = %s").format(
+                    sql.SQL(", ").join(map(sql.Identifier, columns))
+                ),
+                [run_id],
+            ).fetchone()
+        if row is not None:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO migration.runbook_runs ({}) VALUES ({}) ON CONFLICT (run_id) DO NOTHING"
+                    ).format(
+                        sql.SQL(", ").join(map(sql.Identifier, columns)),
+                        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                    ),
+                    [Jsonb(v) if c == "details" else v for c, v in zip(columns, row, strict=True)],
+                )
+    return closed
+
+
+def _copy_database_privileges(admin: dict, live: str, target: str) -> None:
+    """The live database's own grants (CONNECT, CREATE, TEMPORARY to its roles) on the restored copy:
+    a dump does not carry them, and without them the runbook and the application could not work in
+    the database once it is swapped in."""
+    with db.connect(_maintenance(admin)) as conn, conn.transaction():
+        acl = conn.execute("SELECT datacl IS NULL FROM pg_catalog.pg_database WHERE datname = %s", [live]).fetchone()
+        if acl is None or acl[0]:
+            return  # the defaults, which the new database has too
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(target)))
+        grants = conn.execute(
+            """SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE a.grantee::regrole::text END, a.privilege_type,
+                      a.is_grantable
+                 FROM pg_catalog.pg_database d, LATERAL pg_catalog.aclexplode(d.datacl) a
+                WHERE d.datname = %s AND a.grantee <> d.datdba""",
+            [live],
+        ).fetchall()
+        for grantee, privilege, grantable in grants:
+            conn.execute(
+                sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                    sql.SQL(privilege),  # one of PostgreSQL's own privilege names, read from the catalog
+                    sql.Identifier(target),
+                    sql.SQL("PUBLIC") if grantee is None else sql.SQL(grantee),  # regrole text is quoted already
+                    sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+                )
+            )
 
 
 def _database_owner(params: dict) -> str:
