@@ -103,7 +103,7 @@ class Progress:
 
     def __init__(self, out=sys.stdout, quiet: bool = False):
         self.out, self.quiet, self.started = out, quiet, time.monotonic()
-        self.results: dict[str, dict] = {}  # task name -> its last result (for `status`)
+        self.results: dict[str, dict] = {}  # task name -> its last result (for `status`, `coverage`)
 
     def __call__(self, event: dict) -> bool:
         kind, data = event.get("event", ""), event.get("event_data", {})
@@ -115,6 +115,7 @@ class Progress:
             self.results[task] = data.get("res", {})
             self._print(f"{clock}  {'changed' if data.get('res', {}).get('changed') else 'ok':<8} {task}")
         elif kind == "runner_on_failed":
+            self.results[task] = data.get("res", {})
             msg = data.get("res", {}).get("msg", "")
             note = " (ignored)" if data.get("ignore_errors") else ""
             self._print(f"{clock}  FAILED{note:<2} {task}: {msg}")
@@ -171,6 +172,8 @@ def plan(args: argparse.Namespace) -> tuple[str, dict]:
         if args.confirm:
             extra["confirm_restore"] = args.confirm
         return "playbooks/restore.yml", extra
+    if args.command == "coverage":
+        return "playbooks/coverage.yml", extra
     return "playbooks/status.yml", extra
 
 
@@ -234,6 +237,8 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
     artifact_dir = Path(result.config.artifact_dir)
     if args.command == "status":
         print_status(progress.results, out)
+    if args.command == "coverage":
+        print_coverage(progress.results, out)
     rc = result.rc if isinstance(result.rc, int) else 1
     if result.status != "successful" and rc == 0:
         rc = 1  # timeout or cancel
@@ -298,6 +303,16 @@ def print_status(results: dict[str, dict], out) -> None:
         print(f"  {p['id']}  {p['label']}  {p['created_at']}", file=out)
 
 
+def print_coverage(results: dict[str, dict], out) -> None:
+    result = results.get("Compare the data migrations' declarations with the legacy catalog", {})
+    found = result.get("coverage", [])
+    # A complete coverage returns the whole report; a refusal carries its summary lines.
+    for line in found.get("summary", []) if isinstance(found, dict) else found:
+        print(line, file=out)
+    for column in result.get("unmapped", []):
+        print(f"  unmapped: {column}", file=out)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bayview-runbook", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -329,6 +344,7 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("--point", required=True, metavar="ID", help="restore point id, or latest")
     restore.add_argument("--confirm", metavar="DB", help="the live database's name, to make the restore live")
     commands.add_parser("status", parents=[common], help="ledger, gates, dual-write, restore points, sessions")
+    commands.add_parser("coverage", parents=[common], help="which legacy columns the data migrations carry")
     return top
 
 

@@ -178,6 +178,14 @@ def drop_database(db: TestDatabase) -> None:
 
 
 @pytest.fixture
+def dual_db(cluster, dual_template):
+    """A copy of the Phases 1-2 database (dual-write on), dropped after the test."""
+    db = new_database(cluster, dual_template)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
 def legacy_db(cluster, full_template):
     db = new_database(cluster, full_template)
     yield db

@@ -76,6 +76,11 @@ def test_cli_phases_status_rollback_restore_with_clean_artifacts(legacy_db, tmp_
     assert "Ledger version 4" in status.stdout and "Phase 1: passed, automatic (local rehearsal)" in status.stdout
     assert "phase1" in status.stdout.split("Newest restore points:")[1]
 
+    covered = run_cli(env, "coverage")
+    assert covered.returncode == 2, covered.stdout  # only the people move yet: the cutover could not go ahead
+    assert "bayview.memorials: 23 mapped, 0 not carried, 28 unmapped of 51" in covered.stdout
+    assert "  unmapped: bayview.memorials.message" in covered.stdout.splitlines()
+
     rollback = run_cli(env, "rollback", "--to", "0")
     assert rollback.returncode == 0, rollback.stdout
     assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_ledger WHERE status = 'applied'") == 0
@@ -87,7 +92,7 @@ def test_cli_phases_status_rollback_restore_with_clean_artifacts(legacy_db, tmp_
     assert bad.returncode != 0 and "is not KEY=VALUE" in bad.stderr
 
     artifacts = [p for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
-    assert len({p.relative_to(tmp_path / "artifacts").parts[0] for p in artifacts}) == 6  # one per run
+    assert len({p.relative_to(tmp_path / "artifacts").parts[0] for p in artifacts}) == 7  # one per run
     for path in artifacts:
         text = path.read_text(errors="replace")
         assert token not in text and password not in text, f"a secret leaked into {path}"

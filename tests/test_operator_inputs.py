@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import drop_database, new_database, playbook_command, run_playbook
+from conftest import playbook_command, run_playbook
 
 from bayview_runbook.engine import ROOT
 
@@ -31,13 +30,6 @@ def state(db) -> dict:
         "halts": db.scalar("SELECT count(*) FROM migration.runbook_halts"),
         "history": db.scalar("SELECT count(*) FROM migration.dual_write_mode_history"),
     }
-
-
-@pytest.fixture
-def dual_db(cluster, dual_template):
-    db = new_database(cluster, dual_template)
-    yield db
-    drop_database(db)
 
 
 def test_wrong_rollback_targets_are_refused_before_the_halt(dual_db, tmp_path):

@@ -7,7 +7,17 @@ KEY = "id"
 # Legacy rows changed after they were migrated are found by this column (set by a trigger or the app).
 UPDATED_AT = "updated_at"
 
-from cleaning import candidates_query, named, person  # noqa: E402 - sibling module
+from cleaning import KEY_CONTACT_AND_SPONSOR_CARRIED, candidates_query, named, person  # noqa: E402 - sibling module
+
+PERSON_COLUMNS = ("first_name", "middle_name", "last_name", "maiden_name", "birth_date", "death_date")
+# Coverage (playbooks/coverage.yml): where each legacy column goes. Only the people move here; the
+# memorial itself (its dates, placement, message, fee, payment) is not carried yet, so those columns
+# stay unmapped and the cutover is refused until a data migration carries them.
+CARRIED = {
+    **KEY_CONTACT_AND_SPONSOR_CARRIED,
+    **{f"{prefix}{c}": f"core.persons.{c}" for prefix in ("", "other_", "second_") for c in PERSON_COLUMNS},
+}
+NOT_CARRIED: dict[str, str] = {}
 
 
 def memorial_person(role: str, prefix: str) -> str:

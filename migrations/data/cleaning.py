@@ -52,6 +52,17 @@ def named(role: str, person_type: str, name: str, email: str = "NULL", phone: st
     )
 
 
+# Coverage of what named() and candidates_query() read from a legacy row: its key (the link) and
+# the contact and the member sponsor, each a full name split at its last space.
+KEY_CONTACT_AND_SPONSOR_CARRIED = {
+    "id": "core.person_legacy_links.legacy_id",
+    "contact_name": "core.persons.last_name",  # split: the last word to last_name, the rest to first_name
+    "contact_email": "core.persons.email",
+    "contact_phone": "core.persons.phone",
+    "member_name": "core.persons.last_name",  # split as contact_name
+}
+
+
 def candidates_query(table: str, alias: str, rows: list[str]) -> str:
     """One cleaned candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]."""
     values = ",\n               ".join(rows)
