@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule e2e faults bench clean
+.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule e2e faults sanity bench clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
@@ -80,6 +80,10 @@ e2e: venv browser
 # "survived N of N". FAULTS_ARGS narrows it, e.g. FAULTS_ARGS="--scenario phase3 --kind sigkill".
 faults: venv
 	$(BIN)/python tests/fault_matrix.py $(FAULTS_ARGS)
+
+# Ansible's own module checks on the modules laid out as a collection (make test runs it too).
+sanity: venv
+	$(BIN)/python tests/ansible_sanity.py
 
 bench: venv
 	$(BIN)/python -m bench

@@ -14,7 +14,7 @@ description:
   - With O(require_validated), also fails unless the newest validation passed and covered every data migration.
   - Reads only.
 version_added: "0.2.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   data_migrations:
@@ -65,15 +65,25 @@ validation:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import coverage, data_migrate, db, validate
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import coverage, data_migrate, validate
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "data_migrations": {"type": "list", "elements": "str", "required": True},
             "data_migrations_dir": {"type": "path", "required": True},
             "require_complete": {"type": "bool", "default": False},

@@ -17,7 +17,7 @@ description:
   - C(reversed) removes exactly the persons the migration created, found through their links.
   - Check mode is the dry run (counts per outcome and role, with sample legacy ids) and writes nothing.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   data_migration:
@@ -107,15 +107,25 @@ reversed:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import data_migrate, db
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import data_migrate
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "data_migration": {"type": "str", "required": True},
             "data_migrations_dir": {"type": "path", "required": True},
             "state": {"type": "str", "choices": ["migrated", "synced", "reversed"], "default": "migrated"},

@@ -11,7 +11,7 @@ description:
   - Changing it records who, when and why in C(migration.dual_write_mode_history). Setting the current mode
     changes nothing. Check mode reports what would change; diff mode shows the mode before and after.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   mode:
@@ -62,15 +62,25 @@ granted:
   type: bool
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, dual_write
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import dual_write
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "mode": {"type": "str", "choices": list(dual_write.MODES)},
             "reason": {"type": "str", "default": ""},
             "operator": {"type": "str"},

@@ -13,7 +13,7 @@ description:
     from the baseline.
   - Fingerprints are bookkeeping, so the module never reports changed. In check mode nothing is stored.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   state:
@@ -76,15 +76,25 @@ differences:
   elements: str
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, fingerprint
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import fingerprint
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "state": {"type": "str", "choices": ["take", "compare"], "default": "take"},
             "label": {"type": "str", "required": True},
             "run_id": {"type": "str", "default": ""},

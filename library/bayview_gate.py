@@ -16,7 +16,7 @@ description:
   - C(voided) (after an emergency rollback) records a gate that did not pass for O(phase) and every later
     phase whose latest gate passed, so each must be run again in order.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   phase:
@@ -79,16 +79,26 @@ voided_phases:
   elements: int
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, gates, ledger
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import gates, ledger
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "phase": {"type": "int", "required": True},
             "state": {"type": "str", "choices": ["checked", "recorded", "signed_off", "voided"], "default": "checked"},
             "criteria": {"type": "list", "elements": "dict", "default": []},

@@ -13,7 +13,7 @@ description:
     migrations and reversals still do, so the rollback can proceed.
   - C(lifted) clears the halt (recorded). Every phase playbook does this when it starts.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   state:
@@ -63,15 +63,25 @@ lifted:
   elements: int
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, halts, ledger
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import halts, ledger
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "state": {"type": "str", "choices": ["halted", "lifted"], "required": True},
             "reason": {"type": "str", "default": "emergency rollback"},
             "operator": {"type": "str"},

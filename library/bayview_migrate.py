@@ -15,7 +15,7 @@ description:
   - Check mode plans (pending versions and their files) and changes nothing. Diff mode shows the
     ledger before and after.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   migrations_dir:
@@ -124,17 +124,26 @@ new_schemas_present:
   elements: str
 """
 
+import traceback
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, migrate
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import migrate
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "migrations_dir": {"type": "path", "required": True},
             "target_version": {"type": "int"},
             "phase": {"type": "int"},

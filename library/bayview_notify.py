@@ -15,7 +15,7 @@ description:
   - It never fails because of a notification, and it never changes anything the runbook manages (changed is
     always false). Messages are scrubbed of the passwords and webhook URLs it knows.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   event_type:
@@ -46,10 +46,9 @@ options:
         type: str
         required: true
       url:
-        description: Where to POST the JSON.
+        description: Where to POST the JSON (a secret when it holds a token; never logged).
         type: str
         required: true
-        no_log: true
       event_types:
         description: Event types to deliver; C(*) for all.
         type: list
@@ -87,9 +86,8 @@ options:
         description: SMTP login, if the server wants one.
         type: str
       password:
-        description: SMTP password (from the vault).
+        description: SMTP password (from the vault; never logged).
         type: str
-        no_log: true
       sender:
         description: The From address.
         type: str
@@ -138,9 +136,17 @@ event:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import events
 from ansible.module_utils.bayview.module_support import new_module
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import events
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 RETRY_OPTIONS = {
     "event_types": {"type": "list", "elements": "str", "default": ["*"]},
@@ -153,7 +159,8 @@ RETRY_OPTIONS = {
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "event_type": {"type": "str", "required": True, "choices": list(events.EVENT_TYPES)},
             "summary": {"type": "str", "required": True},
             "details": {"type": "dict", "default": {}},

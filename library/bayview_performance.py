@@ -11,7 +11,7 @@ description:
   - C(baseline) stores the timings in C(migration.performance_baselines).
   - C(compared) fails when a query is slower than O(max_regression) times its latest baseline (plus 5 ms).
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   state:
@@ -51,15 +51,25 @@ comparison:
   type: list
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, ledger, performance
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import ledger, performance
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "state": {"type": "str", "choices": ["baseline", "compared"], "required": True},
             "queries_dir": {"type": "path", "required": True},
             "max_regression": {"type": "float", "default": 1.5},

@@ -14,7 +14,7 @@ description:
     migrations rely on exist (a drift report otherwise).
   - Fails listing every failed check at once, each with its next step.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   migrations_dir:
@@ -71,17 +71,26 @@ failed_checks:
   elements: str
 """
 
+import traceback
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, preflight
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import preflight
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "migrations_dir": {"type": "path"},
             "phase": {"type": "int"},
             "connections_needed": {"type": "int", "default": 2},

@@ -17,8 +17,8 @@ description:
     uploads that died. C(drill) restores the newest into a scratch database, checks and times it, drops it.
   - Check mode plans and changes nothing (prune lists what would go).
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
-extends_documentation_fragment: [bayview_connection]
+author: ["Bay View runbook team (!UNKNOWN)"]
+extends_documentation_fragment: [bayview_connection, bayview_connection.admin]
 options:
   state:
     description: What to do.
@@ -65,11 +65,6 @@ options:
     description: Leftovers of unfinished uploads younger than this are left alone (they may still be running).
     type: int
     default: 60
-  admin_connection:
-    description:
-      - Connection used to create databases and swap them in (restore, drill), with the same suboptions
-        as O(connection). Defaults to O(connection).
-    type: dict
   pg_dump_path:
     description: pg_dump to use (not older than the server).
     type: str
@@ -169,10 +164,19 @@ rehearsal:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import data_migrate, db, restore_points
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
-from ansible.module_utils.bayview.stores import open_store
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import data_migrate, restore_points
+    from ansible.module_utils.bayview.stores import open_store
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def _summary(manifest: dict) -> dict:
@@ -188,7 +192,8 @@ ADMIN_CONNECTION = {"type": "dict", "options": db.connection_argument_spec()["co
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "state": {
                 "type": "str",
                 "choices": ["create", "list", "verify", "prune", "restore", "drill", "rehearse_rollback", "export"],

@@ -15,7 +15,7 @@ description:
   - C(finished) completes that row and writes the run record as JSON into O(records_dir).
   - Bookkeeping only, so never C(changed). In check mode nothing is written to the database.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   state:
@@ -97,16 +97,26 @@ record:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, run_record
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
-from ansible.module_utils.bayview.stores import open_store
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import run_record
+    from ansible.module_utils.bayview.stores import open_store
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "state": {"type": "str", "choices": ["started", "finished"], "required": True},
             "playbook": {"type": "str", "default": ""},
             "phase": {"type": "str"},

@@ -13,7 +13,7 @@ description:
     exceed them.
   - Reads only.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   max_quarantine_ratio:
@@ -51,15 +51,25 @@ state:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, run_keeper, run_record, status
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import run_keeper, run_record, status
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "max_quarantine_ratio": {"type": "float"},
             "max_open_discrepancies": {"type": "int"},
             "close_interrupted": {"type": "bool", "default": False},

@@ -17,7 +17,7 @@ description:
   - Everything is read in one snapshot. The result is stored in C(migration.validation_runs), also in check mode
     (validation only reads the migrated data). A failed check fails the task with what differs.
 version_added: "0.1.0"
-author: ["Bay View runbook team"]
+author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   data_migrations:
@@ -56,15 +56,25 @@ validation:
   type: dict
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import data_migrate, db, validate
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import data_migrate, validate
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
 
 
 def main() -> None:
     module = new_module(
         AnsibleModule,
-        {
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
             "data_migrations": {"type": "list", "elements": "str", "required": True},
             "data_migrations_dir": {"type": "path", "required": True},
             "baseline_fingerprint_id": {"type": "int"},

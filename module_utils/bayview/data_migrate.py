@@ -347,7 +347,7 @@ class _Batches:
         """The run's own connection is the first worker's: the database has few connections to
         spare beside the web application's, so one worker uses one, two use two."""
         self.connections.append(conn)
-        for _ in range(workers - 1):
+        for _worker in range(workers - 1):
             self.connections.append(db.connect(params))
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bayview-batch")
 

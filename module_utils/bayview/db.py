@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,9 +19,9 @@ try:
     import psycopg
     from psycopg import errors as pg_errors
 
-    HAS_PSYCOPG = True
-except ImportError:  # reported by the module through fail_json
-    HAS_PSYCOPG = False
+    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = True, None
+except ImportError:  # reported by the module through fail_json (module_support.new_module)
+    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = False, traceback.format_exc()
 
 from ansible.module_utils.bayview.errors import RunbookError
 

@@ -9,10 +9,14 @@ Changing it records who, when and why (migration.dual_write_mode_history).
 
 from __future__ import annotations
 
-import psycopg
 from ansible.module_utils.bayview.errors import RunbookError
-from psycopg import errors as pg_errors
-from psycopg import sql
+
+try:  # MODES stays readable without psycopg (the module's argument spec); the module reports it missing
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg import sql
+except ImportError:
+    pass
 
 MODES = ("legacy-only", "dual", "modern-only")
 

@@ -236,7 +236,7 @@ def take_parallel(conn_factory, scope: str = "full", workers: int = 2, split_min
         items = catalog(conn)
         tables = conn.execute(TABLES_SQL, PARAMS).fetchall()
     if scope != "full":
-        return _assemble(scope, items, {f"{s}.{t}": {"rows": None, "content": None} for s, t, _ in tables})
+        return _assemble(scope, items, {f"{s}.{t}": {"rows": None, "content": None} for s, t, _columns in tables})
     tasks = []
     for schema, table, pages in tables:
         if pages < split_min_pages:

@@ -5,18 +5,26 @@ from __future__ import annotations
 import getpass
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.bayview import db
 from ansible.module_utils.bayview.errors import RunbookError
 
 
-def new_module(module_class, argument_spec: dict, **kwargs):
-    """An AnsibleModule with the shared connection options; fails early without psycopg."""
+def new_module(module_class, argument_spec: dict, import_error: str | None = None, **kwargs):
+    """An AnsibleModule with the shared connection options; fails early, naming the library, when
+    psycopg (or another library the engine imports) is missing: import_error is the traceback of the
+    module's guarded engine import."""
     spec = {**db.connection_argument_spec(), **argument_spec}
     module = module_class(argument_spec=spec, supports_check_mode=True, **kwargs)
-    if not db.HAS_PSYCOPG:
+    if import_error or not db.HAS_PSYCOPG:
+        missing = "psycopg" if not db.HAS_PSYCOPG else import_error.strip().splitlines()[-1]
         module.fail_json(
-            msg="psycopg 3 is not installed for the Python that runs this module. Next step: run the "
-            "playbook from the project's virtualenv (make venv), or set ansible_python_interpreter to it."
+            msg=missing_required_lib(
+                missing, reason="for the Bay View runbook's engine", url="https://www.psycopg.org/psycopg3/"
+            )
+            + " Next step: run the playbook from the project's virtualenv (make venv), or set "
+            "ansible_python_interpreter to it.",
+            exception=import_error or db.PSYCOPG_IMPORT_ERROR,
         )
     return module
 

@@ -28,7 +28,7 @@ def measure(conn: psycopg.Connection, queries: dict[str, str]) -> dict[str, floa
     timings = {}
     for name, text in queries.items():
         samples = []
-        for _ in range(RUNS + 1):
+        for _run in range(RUNS + 1):
             with conn.transaction():
                 conn.execute("SET TRANSACTION READ ONLY")
                 started = time.perf_counter()

@@ -161,7 +161,7 @@ def check_blocking_sessions(conn: psycopg.Connection, idle_seconds: int, active_
 
 def check_legacy_columns(conn: psycopg.Connection, migrations: list[Migration]) -> Check:
     """The legacy columns each migration relies on (its `requires:` header) must exist."""
-    needed = sorted({f"{schema}.{table}" for m in migrations for schema, table, _ in m.requires})
+    needed = sorted({f"{schema}.{table}" for m in migrations for schema, table, _columns in m.requires})
     existing: dict[str, set[str]] = {}
     for name, column in conn.execute(
         """SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns
@@ -186,7 +186,7 @@ def check_legacy_columns(conn: psycopg.Connection, migrations: list[Migration]) 
             "legacy schema drift: " + "; ".join(missing) + ". This environment differs from the one the "
             "migrations were written for; adapt the migrations (or their requires: lines) first.",
         )
-    total = sum(len(cols) for m in migrations for _, _, cols in m.requires)
+    total = sum(len(cols) for m in migrations for _schema, _table, cols in m.requires)
     return Check("legacy_columns", True, f"all {total} legacy column(s) the pending migrations rely on exist")
 
 

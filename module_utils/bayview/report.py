@@ -170,7 +170,8 @@ def _ledger_rows(before: list[dict], after: list[dict]) -> list[dict]:
             row = rows.setdefault(e["version"], {"version": e["version"], "name": e["name"], "phase": e["phase"]})
             row[side] = e["status"]
     return [
-        {**r, "before": r.get("before", "absent"), "after": r.get("after", "absent")} for _, r in sorted(rows.items())
+        {**r, "before": r.get("before", "absent"), "after": r.get("after", "absent")}
+        for r in (rows[k] for k in sorted(rows))
     ]
 
 

@@ -599,7 +599,8 @@ def export_new_design(params: dict, store, schemas: list[str], pg_dump: str = "p
                 args = [pg_dump, *fmt, "--no-owner", "--no-privileges", f"--snapshot={snapshot}", "--no-password"]
                 args += [f"--schema={schema}" for schema in present]
                 with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-                    if subprocess.run(args, stdout=out, stderr=err, env=db.libpq_env(params)).returncode != 0:
+                    dumped = subprocess.run(args, stdout=out, stderr=err, env=db.libpq_env(params), check=False)
+                    if dumped.returncode != 0:
                         raise RunbookError(
                             f"pg_dump for the export failed: {_stderr_tail(err)}.", "fix what pg_dump reports."
                         )

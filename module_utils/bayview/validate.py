@@ -88,6 +88,11 @@ def _check(name: str, passed: bool, summary: str, **details) -> dict:
     return {"check": name, "passed": passed, "summary": summary, **details}
 
 
+def _buckets(cur) -> dict:
+    """Rows of (bucket, rows, hash) as {bucket: (rows, hash)}."""
+    return {b: (n, int(h)) for b, n, h in cur.fetchall()}
+
+
 class _Sides:
     """The expected (legacy) and actual (new schema) sides of one migration, each on its own
     connection, both in the same snapshot."""
@@ -108,8 +113,7 @@ class _Sides:
         query = sql.SQL(" ").join
         expected = pool.submit(self.expected.execute, query([self.expected_sql, sql.SQL(BUCKETS)]), params)
         actual = pool.submit(self.actual.execute, query([self.actual_sql, sql.SQL(BUCKETS)]), params)
-        as_dict = lambda cur: {b: (n, int(h)) for b, n, h in cur.fetchall()}  # noqa: E731
-        return as_dict(expected.result()), as_dict(actual.result())
+        return _buckets(expected.result()), _buckets(actual.result())
 
     def rows(self, lo: int, hi: int) -> tuple[list, list]:
         params = self._params(lo, hi)
@@ -131,12 +135,12 @@ def _differing_keys(sides: _Sides, lo: int, hi: int, buckets: int, limit: int, p
         b_lo, b_hi = lo + bucket * width, min(hi, lo + (bucket + 1) * width)
         if b_hi - b_lo <= ROW_LEVEL:
             want, have = sides.rows(b_lo, b_hi)
-            for key in sorted({k for k, _ in set(want) ^ set(have)}):
+            for key in sorted({k for k, _hash in set(want) ^ set(have)}):
                 if len(found) < limit:
                     found.append({"legacy_id": key, "expected": _side(want, key), "found": _side(have, key)})
         else:
             _differing_keys(sides, b_lo, b_hi, SUB_BUCKETS, limit, pool, found)
-    return sum(n for n, _ in expected.values()), sum(n for n, _ in actual.values())
+    return sum(n for n, _hash in expected.values()), sum(n for n, _hash in actual.values())
 
 
 def _side(rows: list, key: int) -> list[str]:

@@ -9,12 +9,6 @@ that task does anything, and waits for it.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: bayview_fault
 type: aggregate
@@ -25,6 +19,12 @@ description:
 requirements:
   - enabled with ANSIBLE_CALLBACKS_ENABLED by the fault-injection tests
 """
+
+import json
+import os
+import subprocess
+
+from ansible.plugins.callback import CallbackBase
 
 
 class CallbackModule(CallbackBase):

@@ -10,11 +10,6 @@ interrupted is known as such, with the task it stopped at.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: bayview_run
 type: aggregate
@@ -25,6 +20,11 @@ description:
 requirements:
   - enabled in ansible.cfg (callbacks_enabled)
 """
+
+import os
+import tempfile
+
+from ansible.plugins.callback import CallbackBase
 
 
 class CallbackModule(CallbackBase):

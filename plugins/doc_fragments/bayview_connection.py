@@ -1,3 +1,6 @@
+"""The documentation shared by the Bay View runbook modules: the connection options."""
+
+
 class ModuleDocFragment:
     """Connection options shared by every Bay View runbook module (see module_utils/bayview/db.py)."""
 
@@ -51,4 +54,44 @@ options:
     description: statement_timeout of the session, in seconds.
     type: int
     default: 600
+"""
+
+    # The connection that creates, renames and drops databases (restore points): the same suboptions,
+    # written out again because ansible-test reads fragments as plain string literals.
+    ADMIN = r"""
+options:
+  admin_connection:
+    description:
+      - Connection used to create databases and swap them in (restore, drill), with the same suboptions
+        as O(connection). Defaults to O(connection).
+    type: dict
+    suboptions:
+      host:
+        description: Server host name or address.
+        type: str
+        required: true
+      port:
+        description: Server port.
+        type: int
+        default: 5432
+      dbname:
+        description: Database name.
+        type: str
+        required: true
+      user:
+        description: Role to connect as.
+        type: str
+        required: true
+      password:
+        description:
+          - Password. Keep it in Ansible Vault; it is never logged. When omitted, libpq reads a
+            password file (O(connection.passfile) or C(PGPASSFILE)).
+        type: str
+      sslmode:
+        description: libpq sslmode (use C(verify-full) for managed production databases).
+        type: str
+        default: prefer
+      passfile:
+        description: Path of a libpq password file (mode 0600).
+        type: path
 """
