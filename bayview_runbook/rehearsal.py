@@ -123,7 +123,11 @@ def _wait_for_held_batch(cluster, dbname: str, holder_pid: int, phase3: subproce
                 [holder_pid],
             ).fetchone()
             if row:
-                return {"pid": row[0], "batches_committed": row[1]}
+                sessions = conn.execute(
+                    "SELECT pid, usename, application_name, state, wait_event_type, left(query, 80) "
+                    "FROM pg_catalog.pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+                return {"pid": row[0], "holder_pid": holder_pid, "batches_committed": row[1], "sessions": sessions}
             if phase3.poll() is not None:
                 raise RuntimeError("Phase 3 ended before it reached the held batch: see its output")
             if time.monotonic() > deadline:

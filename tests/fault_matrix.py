@@ -360,8 +360,9 @@ class Harness:
             struck = self._run_struck(db, scenario.playbook, extra, store, records, s3_prefix, fault)
             self.heal(store)
             wait_for_processes_of(struck.pid)
+            struck_runs = self.new_runs(db, runs_before, records)
             again = self.run_playbook(db, scenario.playbook, extra, store, records, s3_prefix)
-            detail = self._judge(case, census, db, struck, again, legacy_before, runs_before, records)
+            detail = self._judge(case, census, db, struck, again, legacy_before, runs_before, records, struck_runs)
             return Outcome(case, detail.startswith("ok"), detail, time.monotonic() - started)
         except Exception as exc:  # noqa: BLE001 - one case's surprise is its failure, not the matrix's
             return Outcome(case, False, f"harness error: {type(exc).__name__}: {exc}", time.monotonic() - started)
@@ -389,7 +390,17 @@ class Harness:
         result.pid = proc.pid
         return result
 
-    def _judge(self, case, census, db, struck, again, legacy_before, runs_before, records) -> str:
+    def new_runs(self, db: str, runs_before: set, records: Path) -> dict[str, str]:
+        """{run_id: status} of the runs since runs_before: in the database, or, for a run whose row a
+        restore swapped out with the database it ran in (it is in the kept one), in its JSON record."""
+        found = {run_id: status for run_id, status in self.runs(db) if run_id not in runs_before}
+        for path in sorted(records.glob("*.json")):
+            record = json.loads(path.read_text())
+            if record["run_id"] not in runs_before:
+                found.setdefault(record["run_id"], record["status"])
+        return found
+
+    def _judge(self, case, census, db, struck, again, legacy_before, runs_before, records, struck_runs) -> str:
         """'ok: ...' when the case survived, else what went wrong."""
         problems = []
         if again.returncode == 0:
@@ -415,12 +426,17 @@ class Harness:
                 problems.append(f"run {run_id} ({status}) has no JSON record")
             elif json.loads(files[0].read_text())["status"] != status:
                 problems.append(f"run {run_id}: its JSON record says something else than the database ({status})")
-            if run_id == _first_new_run(self, db, runs_before):
-                if struck.returncode != 0 and status == "succeeded":
-                    problems.append(f"the struck run failed (exit {struck.returncode}) but is recorded as succeeded")
-                # Killed (-9) or interrupted (Ansible exits 99 on SIGINT): nothing of it could say "failed".
-                if struck.returncode in (-9, 99) and status != "interrupted":
-                    problems.append(f"the struck run ended with exit {struck.returncode} but is recorded as {status}")
+        # The struck run, as recorded before the run again (its row may have gone with a swapped restore).
+        for run_id, status in struck_runs.items():
+            if struck.returncode != 0 and status == "succeeded":
+                problems.append(
+                    f"the struck run {run_id} failed (exit {struck.returncode}) but is recorded as succeeded"
+                )
+            # Killed (-9) or interrupted (Ansible exits 99 on SIGINT): nothing of it could say "failed".
+            if struck.returncode in (-9, 99) and status != "interrupted":
+                problems.append(
+                    f"the struck run {run_id} ended with exit {struck.returncode} but is recorded as {status}"
+                )
         if problems:
             return "; ".join(problems)
         return f"ok: struck run exit {struck.returncode}; {outcome}"
@@ -433,13 +449,6 @@ def copy_store(prepared: dict, store: Path, db: str) -> None:
     own = store / prepared["template"]
     if own.is_dir():
         shutil.copytree(own, store / db, dirs_exist_ok=True)
-
-
-def _first_new_run(harness: Harness, db: str, runs_before: set) -> str | None:
-    for run_id, _ in harness.runs(db):
-        if run_id not in runs_before:
-            return run_id
-    return None
 
 
 # moto accepts any key pair; these are its documented dummy values, not secrets.

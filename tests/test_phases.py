@@ -161,9 +161,9 @@ def test_emergency_rollback_in_the_middle_of_phase_3(dual_db, tmp_path):
     assert rollback.returncode == 0, rollback.stdout[-4000:] + rollback.stderr
     assert phase3.returncode != 0, "the interrupted Phase 3 must fail"
     assert held["batches_committed"] == 3  # the fourth batch was in flight
-    # The held batch's session is the one the halt ended.
+    # The halt ended the runbook session the rehearsal kept open (holding the row the batch waits on).
     stopped = re.search(r"Runbook sessions stopped: \[([\d, ]*)\]", rollback.stdout)
-    assert stopped and str(held["pid"]) in stopped.group(1).split(", "), rollback.stdout[-3000:]
+    assert stopped and str(held["holder_pid"]) in stopped.group(1).split(", "), (held, rollback.stdout[-3000:])
     assert "Phase 3 stopped at 'Migrate in batches'" in phase3.stdout, phase3.stdout[-3000:]
 
     # Nothing of the new design's data is left, the legacy data is byte for byte as it was.
