@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import playbook_command
 
 from bayview_runbook.engine import ROOT
@@ -21,6 +22,7 @@ def run_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLI, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.e2e  # every CLI command in turn (minutes): make e2e (and CI after make test) runs it
 def test_cli_phases_status_rollback_restore_with_clean_artifacts(legacy_db, tmp_path):
     _, env = playbook_command(legacy_db, "phase1.yml", records_dir=tmp_path / "records")
     token = secrets.token_hex(16)

@@ -146,6 +146,7 @@ def test_a_phase_refuses_to_start_before_the_previous_one_is_signed_off(legacy_d
     assert run_playbook(legacy_db, "phase2.yml", "-e", store_arg).returncode == 0
 
 
+@pytest.mark.e2e  # make e2e (and CI after make test) runs it; the rehearsal does the same
 def test_emergency_rollback_in_the_middle_of_phase_3(dual_db, tmp_path):
     """Phase 3 is migrating when the emergency rollback to the end of Phase 1 starts: one of its
     batches is held in flight by a lock the rehearsal controls (so the test does not depend on the
