@@ -305,9 +305,8 @@ def print_status(results: dict[str, dict], out) -> None:
 
 def print_coverage(results: dict[str, dict], out) -> None:
     result = results.get("Compare the data migrations' declarations with the legacy catalog", {})
-    found = result.get("coverage", [])
-    # A complete coverage returns the whole report; a refusal carries its summary lines.
-    for line in found.get("summary", []) if isinstance(found, dict) else found:
+    # A complete coverage returns the whole report; a refusal carries its summary beside its message.
+    for line in result.get("summary") or result.get("coverage", {}).get("summary", []):
         print(line, file=out)
     for column in result.get("unmapped", []):
         print(f"  unmapped: {column}", file=out)

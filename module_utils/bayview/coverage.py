@@ -148,5 +148,5 @@ def require_complete(coverage: dict, database: str, before: str) -> None:
             "run playbooks/coverage.yml for the table-by-table report; add or extend the data migrations that carry "
             "these columns (or declare each in NOT_CARRIED with its reason), run Phases 3-4 again, then retry.",
             unmapped=missing,
-            coverage=coverage["summary"],
+            summary=coverage["summary"],
         )

@@ -172,7 +172,7 @@ def handmade_ledger_rows(conn: psycopg.Connection) -> int | None:
     return conn.execute("SELECT count(*) FROM migration.schema_versions").fetchone()[0]
 
 
-def _upgrade_runbook_runs(conn: psycopg.Connection) -> None:
+def upgrade_runbook_runs(conn: psycopg.Connection) -> None:
     """A runbook_runs table made by an earlier version gains what run keepers need (once)."""
     if conn.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'migration.runbook_runs'::regclass "
@@ -196,7 +196,7 @@ def bootstrap(conn: psycopg.Connection, by: str, run_id: str) -> None:
         if conn.execute("SELECT pg_catalog.to_regnamespace('migration') IS NULL").fetchone()[0]:
             conn.execute("CREATE SCHEMA migration")
         conn.execute(BOOTSTRAP_SQL)
-        _upgrade_runbook_runs(conn)
+        upgrade_runbook_runs(conn)
         handmade = handmade_ledger_rows(conn)
         adopted = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM migration.runbook_ledger_events WHERE action = 'adopted_handmade_ledger')"

@@ -298,7 +298,8 @@ def restore(
     closed = _settle_runs_of_the_copy(params, admin, target, manifest, run_id if confirm else "")
     if closed:
         steps.append(
-            f"5. Runs recorded as running in the restore point closed as interrupted in {target}: {', '.join(closed)}"
+            f"{len(steps) + 1}. Runs recorded as running in the restore point closed as interrupted in {target}: "
+            + ", ".join(closed)
         )
     result = {
         "restore_point": manifest["id"],
@@ -340,7 +341,7 @@ def _settle_runs_of_the_copy(params: dict, admin: dict, target: str, manifest: d
         if not conn.execute("SELECT to_regclass('migration.runbook_runs') IS NOT NULL").fetchone()[0]:
             return []
         with conn.transaction():
-            ledger._upgrade_runbook_runs(conn)
+            ledger.upgrade_runbook_runs(conn)
             closed = [r[0] for r in conn.execute(CLOSE_RUNS_OF_THE_COPY, {"rp": manifest["id"], "run_id": run_id})]
         if not run_id:
             return closed

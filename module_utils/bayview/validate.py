@@ -295,27 +295,26 @@ def failures(result: dict) -> str:
 
 def require_last_passed(conn, names: list[str], before: str) -> dict:
     """Refuse unless the newest validation passed and covered every one of the data migrations names."""
-    exists = conn.execute("SELECT to_regclass('migration.validation_runs') IS NOT NULL").fetchone()[0]
-    row = (
-        conn.execute(
+    row = None
+    if conn.execute("SELECT to_regclass('migration.validation_runs') IS NOT NULL").fetchone()[0]:
+        row = conn.execute(
             "SELECT id, passed, validated_at::text, checks FROM migration.validation_runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        if exists
-        else None
-    )
     next_step = "run playbooks/validate.yml (or Phase 4), fix what it names, then retry."
     if row is None:
         raise RunbookError(f"No validation has run yet: {before} is refused; nothing was changed.", next_step)
     validation_id, passed, at, checks = row
-    validated = {c["check"].split(": ")[0] for c in checks if c["check"].endswith(": counts")}
+    validated = {c["check"].removesuffix(": counts") for c in checks if c["check"].endswith(": counts")}
     missing = [n for n in names if n not in validated]
-    if not passed or missing:
-        why = "it failed: " + "; ".join(c["summary"] for c in checks if not c["passed"])[:600] if not passed else ""
-        if missing:
-            why += ("; " if why else "") + f"it did not cover {', '.join(missing)}"
+    reasons = []
+    if not passed:
+        reasons.append("it failed: " + "; ".join(c["summary"] for c in checks if not c["passed"])[:600])
+    if missing:
+        reasons.append(f"it did not cover {', '.join(missing)}")
+    if reasons:
         raise RunbookError(
-            f"The newest validation ({validation_id}, {at}) does not allow it: {why}. {before} is refused; "
-            "nothing was changed.",
+            f"The newest validation ({validation_id}, {at}) does not allow it: {'; '.join(reasons)}. {before} is "
+            "refused; nothing was changed.",
             next_step,
         )
     return {"validation_id": validation_id, "validated_at": at}
