@@ -287,10 +287,13 @@ def print_status(results: dict[str, dict], out) -> None:
     print("Data migrations:", file=out)
     for m in state["data_migrations"]:
         print(
-            f"  {m['data_migration']:<24} {m['status']:<10} {m['rows_read']:,}/{m['legacy_total']:,} rows, "
+            f"  {m['data_migration']:<30} {m['status']:<10} {m['rows_read']:,}/{m['legacy_total']:,} rows, "
             f"{m['migrated']:,} migrated, {m['quarantined']:,} quarantined",
             file=out,
         )
+    print("Records of the new design:", file=out)
+    for r in state.get("records", []):
+        print(f"  {r['table']:<32} {r['rows']:,} ({r['created_in_new_design']:,} created there)", file=out)
     print(f"Open dual-write discrepancies: {state['open_discrepancies']}", file=out)
     sessions = state["runbook_sessions"]
     print(f"Running runbook sessions: {len(sessions)}", file=out)

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import ansible.module_utils
 
-ROOT = Path(__file__).resolve().parent.parent
+# From a checkout the engine files are beside the package; an installed wheel carries them inside
+# it, under engine_files/ (pyproject.toml), laid out the same way.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+ROOT = (
+    _CHECKOUT if (_CHECKOUT / "module_utils" / "bayview").is_dir() else Path(__file__).resolve().parent / "engine_files"
+)
 MODULE_UTILS = ROOT / "module_utils"
 DATA_MIGRATIONS = ROOT / "migrations" / "data"
 SQL_MIGRATIONS = ROOT / "sql" / "migrations"
@@ -17,7 +22,16 @@ if str(MODULE_UTILS) not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(MODULE_UTILS))
 
 # The engine modules the package uses, imported once the path above is set.
-from ansible.module_utils.bayview import data_migrate, db, dual_write, migrate, validate  # noqa: E402
+from ansible.module_utils.bayview import (  # noqa: E402
+    data_migrate,
+    data_migration_sql,
+    data_migrations,
+    data_sync,
+    db,
+    dual_write,
+    migrate,
+    validate,
+)
 from ansible.module_utils.bayview.errors import RunbookError  # noqa: E402
 
 __all__ = [
@@ -27,6 +41,9 @@ __all__ = [
     "SQL_MIGRATIONS",
     "RunbookError",
     "data_migrate",
+    "data_migration_sql",
+    "data_migrations",
+    "data_sync",
     "db",
     "dual_write",
     "migrate",

@@ -316,7 +316,8 @@ SELECT id, 'Recital ' || id, '', 30 + id % 100
 FROM crouse_chapel.service_applications WHERE application_type = 'general_use';
 
 INSERT INTO crouse_chapel.service_music (application_id, piece, notes)
-SELECT id, pg_temp.pick(ARRAY['Amazing Grace','Ave Maria','Canon in D','Be Thou My Vision'], id, 86), ''
+SELECT id, pg_temp.pick(ARRAY['Amazing Grace','Ave Maria','Canon in D','Be Thou My Vision','Pie Jesu (Fauré)'], id, 86),
+       (ARRAY['', 'n/a', 'organ & choir', '  processional  '])[1 + id % 4]
 FROM crouse_chapel.service_applications WHERE id % 3 = 0;
 
 INSERT INTO crouse_chapel.service_musicians (application_id, musician_name, instrument)
@@ -324,7 +325,8 @@ SELECT id, pg_temp.pick({first}, id, 87) || ' ' || pg_temp.pick({last}, id, 88),
 FROM crouse_chapel.service_applications WHERE id % 4 = 0;
 
 INSERT INTO crouse_chapel.service_equipment (application_id, equipment, quantity)
-SELECT id, 'chairs', 10 + id % 40 FROM crouse_chapel.service_applications WHERE id % 5 = 0;
+SELECT id, (ARRAY['chairs', 'Chairs ', 'piano', 'sound system'])[1 + id % 4], id % 40
+FROM crouse_chapel.service_applications WHERE id % 5 = 0;
 
 INSERT INTO crouse_chapel.policy_acknowledgments (application_id, policy_name, acknowledged, acknowledged_at)
 SELECT id, 'Chapel use policy', true, submission_date FROM crouse_chapel.service_applications;
@@ -334,7 +336,8 @@ SELECT id, 'altar_guild', 'altarguild@example.org', approval_date
 FROM crouse_chapel.service_applications WHERE altar_guild_notified;
 
 INSERT INTO crouse_chapel.payments (application_id, amount, payment_method, paid_at)
-SELECT id, 250, 'check', approval_date FROM crouse_chapel.service_applications WHERE status = 'approved';
+SELECT id, 250, (ARRAY['check','Check ','card','CASH',''])[1 + id % 5], approval_date
+FROM crouse_chapel.service_applications WHERE status = 'approved';
 
 INSERT INTO crouse_chapel.service_clergy (service_id, clergy_id, role)
 SELECT id, 1 + id % 12, 'officiant' FROM crouse_chapel.service_applications WHERE id % 2 = 1;

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bayview_runbook.engine import DATA_MIGRATIONS, data_migrate
+from bayview_runbook.engine import DATA_MIGRATIONS, data_migrate, data_migration_sql, data_migrations
 from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
@@ -65,7 +65,7 @@ def rollback_in_the_middle_of_phase3(
     persons' fourth batch: the first three batches commit, the fourth waits on that row for as long
     as it takes. The rollback starts only once that batch is seen waiting, and its halt ends both
     runbook sessions, so there is always a session to stop and the lock goes with it."""
-    memorials = data_migrate.load(DATA_MIGRATIONS, "0001_memorial_persons")
+    memorials = data_migrations.load(DATA_MIGRATIONS, "0001_memorial_persons")
     holder = psycopg.connect(
         cluster.conninfo(user=RUNBOOK_ROLE, dbname=dbname), application_name=RUNBOOK_APPLICATION
     )  # not autocommit: the held row stays uncommitted until the halt ends this session
@@ -73,7 +73,7 @@ def rollback_in_the_middle_of_phase3(
     try:
         legacy_id, role = holder.execute(
             sql.SQL(
-                "WITH " + data_migrate.CLASSIFIED + " SELECT legacy_id, role FROM cls WHERE outcome = 'migrated' "
+                "WITH " + data_migration_sql.CLASSIFIED + " SELECT legacy_id, role FROM cls WHERE outcome = 'migrated' "
                 "ORDER BY legacy_id, role LIMIT 1"
             ).format(candidates=data_migrate.candidates_sql_for(holder, memorials)),
             {"lo": 3 * HELD_PHASE3_BATCH_SIZE, "hi": 4 * HELD_PHASE3_BATCH_SIZE, "ids": None},

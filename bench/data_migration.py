@@ -20,7 +20,17 @@ import time
 
 import psycopg
 
-from bayview_runbook.engine import DATA_MIGRATIONS, SQL_MIGRATIONS, data_migrate, db, migrate, validate
+from bayview_runbook.engine import (
+    DATA_MIGRATIONS,
+    SQL_MIGRATIONS,
+    data_migrate,
+    data_migration_sql,
+    data_migrations,
+    data_sync,
+    db,
+    migrate,
+    validate,
+)
 from bench.common import engine_params, legacy_cluster, report, report_at_least
 
 ROWS = 1_000_000
@@ -43,7 +53,9 @@ def seed_approach(conn, migration, sample: int, total: int) -> None:
     The sample's pages are spread evenly over the table, as a full run would meet them: an
     OFFSET page costs more the further into the table it is."""
     one_row = psycopg.sql.SQL(
-        "WITH " + data_migrate.CLASSIFIED + " SELECT role, person_type, first_name, last_name, birth_date, death_date "
+        "WITH "
+        + data_migration_sql.CLASSIFIED
+        + " SELECT role, person_type, first_name, last_name, birth_date, death_date "
         "FROM cls WHERE outcome = 'migrated'"
     ).format(candidates=data_migrate.candidates_sql_for(conn, migration))
     pages = sample // SEED_PAGE
@@ -141,7 +153,7 @@ def run() -> bool:
     with legacy_cluster(ROWS) as (cluster, dbname):
         params = engine_params(cluster, dbname)
         migrate.run(params, SQL_MIGRATIONS, None, 2, "bench", "bench", check_mode=False)
-        migration = data_migrate.load(DATA_MIGRATIONS, "0001_memorial_persons")
+        migration = data_migrations.load(DATA_MIGRATIONS, "0001_memorial_persons")
         conn = db.connect(params)
         conn.execute("SELECT count(*) FROM bayview.memorials")  # warm the cache for every contender
 
@@ -152,10 +164,10 @@ def run() -> bool:
 
         started = time.perf_counter()
         with conn.transaction():
-            conn.execute(data_migrate.BATCH_PLANNER_SETTING)  # planned as the batches are
+            conn.execute(data_migration_sql.BATCH_PLANNER_SETTING)  # planned as the batches are
             conn.execute(
-                data_migrate.statement(
-                    data_migrate.CLASSIFY_AND_WRITE, data_migrate.candidates_sql_for(conn, migration), migration
+                data_migration_sql.statement(
+                    data_migration_sql.CLASSIFY_AND_WRITE, data_migrate.candidates_sql_for(conn, migration), migration
                 ),
                 {
                     "lo": 0,
@@ -180,7 +192,7 @@ def run() -> bool:
         rerun = time.perf_counter() - started
         # The writer changed rows the batches had already passed: the sync brings them up to date,
         # as every phase does before it validates.
-        data_migrate.sync(params, migration, batch_size=BATCH_SIZE, margin_seconds=0)
+        data_sync.sync(params, migration, batch_size=BATCH_SIZE, margin_seconds=0)
         started = time.perf_counter()
         validation = validate.validate(params, [migration])
         validating = time.perf_counter() - started

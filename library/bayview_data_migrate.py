@@ -14,7 +14,10 @@ description:
     migrated + quarantined + excluded = candidates at every checkpoint.
   - Progress (rows done of total, rate, estimated time left) is in C(migration.data_migration_checkpoints),
     which an operator can query from another terminal while it runs.
-  - C(reversed) removes exactly the persons the migration created, found through their links.
+  - C(reversed) removes exactly the rows the migration created in its target table (persons, memorial
+    applications, chapel services, details, payments), found through their links.
+  - A migration runs only after the migrations it depends on (its C(DEPENDS_ON)) have completed, and is
+    reversed only after those that depend on it have been reversed; otherwise it is refused, naming them.
   - Check mode is the dry run (counts per outcome and role, with sample legacy ids) and writes nothing.
 version_added: "0.1.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
@@ -33,7 +36,7 @@ options:
       - C(migrated) runs it from its checkpoint to the end of the legacy table.
       - C(synced) is the incremental mode while the web application keeps writing. It migrates new rows,
         repairs the rows the dual-write manager logged as discrepancies, brings up to date, in place,
-        the persons of legacy rows updated since the last sync, and removes what deleted legacy rows
+        the rows of legacy rows updated since the last sync, and removes what deleted legacy rows
         produced; then it recounts.
       - C(reversed) removes what it created.
     type: str
@@ -102,7 +105,7 @@ dry_run:
   returned: in check mode, when state is migrated
   type: dict
 reversed:
-  description: Persons and quarantine rows removed.
+  description: The rows of the new design and the quarantine rows removed.
   returned: when state is reversed and not in check mode
   type: dict
 """
@@ -114,7 +117,7 @@ from ansible.module_utils.bayview import db  # import-safe: it guards psycopg it
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
-    from ansible.module_utils.bayview import data_migrate
+    from ansible.module_utils.bayview import data_migrate, data_migrations, data_sync
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -141,14 +144,25 @@ def main() -> None:
     p = module.params
 
     def action() -> None:
-        migration = data_migrate.load(p["data_migrations_dir"], p["data_migration"])
+        migration = data_migrations.load(p["data_migrations_dir"], p["data_migration"])
         if p["state"] in ("migrated", "synced"):
             if module.check_mode:
                 plan = data_migrate.dry_run(p, migration)
                 module.exit_json(changed=plan["would"].get("migrated", 0) > 0, dry_run=plan)
             if p["state"] == "synced":
-                checkpoint = data_migrate.sync(
-                    p, migration, p["batch_size"], p["sync_margin_seconds"], p["lock_wait_seconds"], p["new_rows"]
+                same_table = [
+                    m
+                    for m in data_migrations.load_all(p["data_migrations_dir"])
+                    if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME
+                ]
+                checkpoint = data_sync.sync(
+                    p,
+                    migration,
+                    p["batch_size"],
+                    p["sync_margin_seconds"],
+                    p["lock_wait_seconds"],
+                    p["new_rows"],
+                    same_table,
                 )
                 changed = any(
                     checkpoint[k] > 0
@@ -156,7 +170,7 @@ def main() -> None:
                         "changes_this_run",
                         "batches_this_run",
                         "discrepancies_repaired",
-                        "deleted_rows_persons_removed",
+                        "deleted_rows_removed",
                         "deleted_rows_quarantine_removed",
                     )
                 )
@@ -172,9 +186,10 @@ def main() -> None:
             )
             module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
         if module.check_mode:
-            module.exit_json(changed=True, msg=f"would remove the persons linked to {migration.NAME}")
-        result = data_migrate.reverse(p, migration, p["lock_wait_seconds"])
-        module.exit_json(changed=bool(result["persons_removed"] or result["quarantine_removed"]), reversed=result)
+            module.exit_json(changed=True, msg=f"would remove the rows linked to {migration.NAME}")
+        dependents = data_migrations.dependents(p["data_migrations_dir"], migration.NAME)
+        result = data_migrate.reverse(p, migration, p["lock_wait_seconds"], dependents)
+        module.exit_json(changed=bool(result["rows_removed"] or result["quarantine_removed"]), reversed=result)
 
     run_guarded(module, action, database=db.describe(p), data_migration=p["data_migration"])
 

@@ -171,7 +171,7 @@ from ansible.module_utils.bayview import db  # import-safe: it guards psycopg it
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
-    from ansible.module_utils.bayview import data_migrate, restore_points
+    from ansible.module_utils.bayview import data_migrations, restore_points
     from ansible.module_utils.bayview.stores import open_store
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
@@ -269,7 +269,7 @@ def main() -> None:
             export = restore_points.export_new_design(p, store, p["export_schemas"], p["pg_dump_path"])
             module.exit_json(changed=False, export=export)
         if state == "rehearse_rollback":
-            data = [data_migrate.load(p["data_migrations_dir"], n) for n in p["data_migrations"]]
+            data = [data_migrations.load(p["data_migrations_dir"], n) for n in p["data_migrations"]]
             rehearsal = restore_points.rehearse_rollback(
                 p,
                 admin,

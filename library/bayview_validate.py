@@ -63,7 +63,7 @@ from ansible.module_utils.bayview import db  # import-safe: it guards psycopg it
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
-    from ansible.module_utils.bayview import data_migrate, validate
+    from ansible.module_utils.bayview import data_migrations, validate
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -85,7 +85,7 @@ def main() -> None:
     p = module.params
 
     def action() -> None:
-        migrations = [data_migrate.load(p["data_migrations_dir"], name) for name in p["data_migrations"]]
+        migrations = [data_migrations.load(p["data_migrations_dir"], name) for name in p["data_migrations"]]
         result = validate.validate(p, migrations, p["baseline_fingerprint_id"], p["run_id"], p["max_differences"])
         if not result["passed"]:
             module.fail_json(

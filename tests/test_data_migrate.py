@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.bayview import data_migrate, migrate
+from ansible.module_utils.bayview import data_migrate, data_migrations, data_sync, migrate
 from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, ROOT
 
@@ -25,7 +25,7 @@ def phase2_db(legacy_db):
 
 
 def migration():
-    return data_migrate.load(DATA, NAME)
+    return data_migrations.load(DATA, NAME)
 
 
 def totals(db) -> dict:
@@ -40,10 +40,10 @@ def runner_script(tmp_path: Path, db, workers: int) -> Path:
     script = tmp_path / "runner.py"
     script.write_text(
         "import bayview_runbook.engine\n"
-        "from ansible.module_utils.bayview import data_migrate\n"
+        "from ansible.module_utils.bayview import data_migrate, data_migrations\n"
         f"params = {db.params()!r}\n"
         "params['lock_timeout_ms'] = 120000\n"
-        f"data_migrate.run(params, data_migrate.load({str(DATA)!r}, {NAME!r}), batch_size=250, workers={workers})\n"
+        f"data_migrate.run(params, data_migrations.load({str(DATA)!r}, {NAME!r}), batch_size=250, workers={workers})\n"
     )
     return script
 
@@ -252,7 +252,7 @@ def test_reverse_removes_exactly_what_the_migration_created(phase2_db):
     legacy_before = phase2_db.pg_dump("bayview", "crouse_chapel")
     created = data_migrate.run(phase2_db.params(), migration(), batch_size=1000)["migrated"]
     result = data_migrate.reverse(phase2_db.params(), migration())
-    assert result["persons_removed"] == created
+    assert result["rows_removed"] == created
     assert phase2_db.query("SELECT first_name, last_name FROM core.persons") == [("Kept", "Person")]
     assert totals(phase2_db)["quarantined"] == 0 and totals(phase2_db)["links"] == 0
     assert phase2_db.pg_dump("bayview", "crouse_chapel") == legacy_before
@@ -264,12 +264,12 @@ def test_an_unknown_data_migration_is_refused_with_the_known_ones(phase2_db):
     from ansible.module_utils.bayview.errors import RunbookError
 
     with pytest.raises(RunbookError, match="use one of: 0001_memorial_persons"):
-        data_migrate.load(DATA, "0099_nope")
+        data_migrations.load(DATA, "0099_nope")
     assert Path(DATA / "README.md").is_file()
 
 
 def test_chapel_persons_migrate_beside_memorial_persons_and_reverse_independently(phase2_db):
-    chapel = data_migrate.load(DATA, "0002_chapel_persons")
+    chapel = data_migrations.load(DATA, "0002_chapel_persons")
     memorial = data_migrate.run(phase2_db.params(), migration(), batch_size=1000)
     result = data_migrate.run(phase2_db.params(), chapel, batch_size=400)
     applications = phase2_db.scalar("SELECT count(*) FROM crouse_chapel.service_applications")
@@ -308,9 +308,9 @@ def test_incremental_sync_picks_up_new_and_updated_rows_and_keeps_person_ids(pha
         app.execute("DELETE FROM bayview.memorial_payments WHERE memorial_id = 10")
         app.execute("DELETE FROM bayview.memorials WHERE id = 10")
     assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = 10") > 0
-    result = data_migrate.sync(phase2_db.params(), migration(), batch_size=500, margin_seconds=0)
+    result = data_sync.sync(phase2_db.params(), migration(), batch_size=500, margin_seconds=0)
     assert result["resynced_this_run"] >= 3 and result["rows_read"] == 2001
-    assert result["deleted_rows_persons_removed"] > 0
+    assert result["deleted_rows_removed"] > 0
     assert phase2_db.scalar("SELECT count(*) FROM core.person_legacy_links WHERE legacy_id = 10") == 0
     assert result["migrated"] + result["quarantined"] + result["excluded"] == result["candidates"]
     q = phase2_db.scalar
@@ -344,11 +344,11 @@ def test_a_sync_of_unchanged_rows_at_the_watermark_changes_nothing(phase2_db):
     data_migrate.run(phase2_db.params(), migration(), batch_size=500)
     with phase2_db.connect("bayview_app") as app:  # one real change among them
         app.execute("UPDATE bayview.memorials SET first_name = 'Changed' WHERE id = 7")
-    first = data_migrate.sync(phase2_db.params(), migration(), batch_size=500)
+    first = data_sync.sync(phase2_db.params(), migration(), batch_size=500)
     assert first["resynced_this_run"] == 1 and first["changes_this_run"] == 1  # changed since the run began
     persons_xmin = phase2_db.query("SELECT id, xmin::text FROM core.persons ORDER BY id")
     quarantine_xmin = phase2_db.query("SELECT id, xmin::text FROM migration.quarantine ORDER BY id")
-    second = data_migrate.sync(phase2_db.params(), migration(), batch_size=500)
+    second = data_sync.sync(phase2_db.params(), migration(), batch_size=500)
     assert second["resynced_this_run"] == 2000  # read again: the bulk load is inside the margin
     assert second["changes_this_run"] == 0 and second["batches_this_run"] == 0
     # Nothing was rewritten: every person and quarantine row is the same row version as before.

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.bayview import dual_write
 from browser import open_page
 from conftest import playbook_command, run_playbook
 from selenium.webdriver.common.by import By
 
+from bayview_runbook.data_access import BridgeAdapter, ModernAdapter
+from bayview_runbook.localpg import APP_ROLE
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 from bayview_runbook.rehearsal import rollback_in_the_middle_of_phase3
 
@@ -64,22 +65,29 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert len(list(store.glob(f"audit/{legacy_db.name}/*-phase*.html"))) == 6
     check_phase3_report_in_a_browser(legacy_db, tmp_path)
 
-    # The confirmed cutover is refused before anything changes: only the people are in the new design
-    # yet (coverage names what the legacy tables hold that nothing carries), so it would lose records.
-    runs = legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs")
+    # The confirmed cutover: coverage is complete and Phase 4's validation passed, so it goes ahead.
     confirmed = run_playbook(
         legacy_db, "phase5.yml", "-e", store_arg, "-e", f"confirm_cutover={legacy_db.name}", records_dir=tmp_path
     )
-    assert confirmed.returncode != 0
-    text = " ".join(confirmed.stdout.split())
-    assert "The cutover is refused; nothing was changed" in text and "bayview.memorials.message" in text
-    assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "dual"
-    assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_runs") == runs
+    assert confirmed.returncode == 0, confirmed.output[-4000:]
+    assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "modern-only"
+    # After it the association records a memorial and a chapel service in the new design.
+    with legacy_db.connect(APP_ROLE) as app:
+        memorial = ModernAdapter(app).create(
+            "memorial_application",
+            {"submission_id": "MG-after-cutover", "application_type": "immediate"},
+            persons={"deceased": {"first_name": "Ruth", "last_name": "King"}},
+        )
+        service = ModernAdapter(app).create(
+            "chapel_service",
+            {"service_type": "baptism", "service_date": "2027-05-02", "service_time": "11:00", "status": "pending"},
+            details={"child_name": "Ada"},
+        )
+        assert (
+            BridgeAdapter(app).record("memorial_application", memorial)[1]["persons"]["deceased"]["last_name"] == "King"
+        )
+        assert BridgeAdapter(app).record("chapel_service", service)[1]["details"]["child_name"] == "Ada"
 
-    # A database already cut over (set here through the engine, as the playbook would once coverage is
-    # complete): what follows must hold it there.
-    with legacy_db.connect() as conn:
-        dual_write.set_mode(conn, "modern-only", "test", "Phase 5 cutover (set by the test)")
     # Phase 5 again without the confirmation keeps modern-only; nothing leaves it without its own.
     again = run_playbook(legacy_db, "phase5.yml", "-e", store_arg, records_dir=tmp_path)
     assert again.returncode == 0, again.output[-4000:]

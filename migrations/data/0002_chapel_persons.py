@@ -1,14 +1,16 @@
 """The contact and the member sponsor of every Crouse Chapel service application."""
 
+from .cleaning import KEY_CONTACT_AND_SPONSOR_CARRIED, PERSON_FIELDS, candidates_query, named
+
 NAME = "0002_chapel_persons"
 LEGACY_TABLE = "crouse_chapel.service_applications"
 KEY = "id"
+TARGET = "core.persons"
+FIELDS = PERSON_FIELDS
 # Legacy rows changed after they were migrated are found by this column (set by a trigger or the app).
 UPDATED_AT = "updated_at"
 
-from cleaning import KEY_CONTACT_AND_SPONSOR_CARRIED, candidates_query, named  # noqa: E402 - sibling module
-
-# Coverage (playbooks/coverage.yml): only the people move here; the service itself is not carried yet.
+# Coverage (playbooks/coverage.yml): the people move here; the service itself in 0004_chapel_services.
 CARRIED = dict(KEY_CONTACT_AND_SPONSOR_CARRIED)
 NOT_CARRIED: dict[str, str] = {}
 

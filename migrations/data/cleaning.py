@@ -6,9 +6,28 @@ the cleaned values. The two steps are LATERAL subqueries fenced with OFFSET 0, s
 computes each cleaned value once per candidate instead of once per place it is used.
 """
 
-from ansible.module_utils.bayview.data_migrate import PERSON_FIELDS
+PLACEHOLDERS = "('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null', 'not provided')"
 
-PLACEHOLDERS = "('', 'n/a', 'na', 'unknown', '-', '--', '?', 'tbd', 'none', 'null')"
+# The fields of a person that a persons migration writes into core.persons, in its order.
+PERSON_FIELDS = (
+    "person_type",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "maiden_name",
+    "birth_date",
+    "death_date",
+    "email",
+    "phone",
+    "birth_place",
+    "home_address",
+    "bayview_address",
+    "bayview_history",
+    "mother_name",
+    "father_name",
+)
+# The particulars a legacy row may give of a person beyond the name, cleaned like the names.
+PARTICULARS = PERSON_FIELDS[9:]
 
 # What each raw VALUES row holds, in order.
 RAW_COLUMNS = [
@@ -23,11 +42,12 @@ RAW_COLUMNS = [
     "full_raw",
     "email_raw",
     "phone_raw",
+    *(f"{p}_raw" for p in PARTICULARS),
 ]
 
 # The columns every candidates query returns after legacy_id: the person's fields as the engine
 # writes them, between the role and has_data.
-COLUMNS = ["role", *PERSON_FIELDS, "has_data"]
+COLUMNS = ["role", *PERSON_FIELDS, "has_data", "problem"]
 
 
 def clean(expr: str) -> str:
@@ -36,19 +56,33 @@ def clean(expr: str) -> str:
     return f"(CASE WHEN lower({trimmed}) IN {PLACEHOLDERS} THEN NULL ELSE {trimmed} END)"
 
 
-def person(role: str, person_type: str, first: str, middle: str, last: str, maiden: str, birth: str, death: str) -> str:
-    """A raw VALUES row for someone recorded with separate name columns."""
+def person(
+    role: str,
+    person_type: str,
+    first: str,
+    middle: str,
+    last: str,
+    maiden: str,
+    birth: str,
+    death: str,
+    particulars: dict[str, str] | None = None,
+) -> str:
+    """A raw VALUES row for someone recorded with separate name columns; particulars maps a
+    PARTICULARS field to the legacy column that holds it (absent: NULL)."""
+    given = particulars or {}
+    rest = ", ".join(f"{given.get(p, 'NULL')}::text" for p in PARTICULARS)
     return (
         f"('{role}', {person_type}, {first}::text, {middle}::text, {last}::text, {maiden}::text, "
-        f"{birth}::date, {death}::date, NULL::text, NULL::text, NULL::text)"
+        f"{birth}::date, {death}::date, NULL::text, NULL::text, NULL::text, {rest})"
     )
 
 
 def named(role: str, person_type: str, name: str, email: str = "NULL", phone: str = "NULL") -> str:
     """A raw VALUES row for someone recorded by full name only (a contact, a member sponsor)."""
+    rest = ", ".join("NULL::text" for _p in PARTICULARS)
     return (
         f"('{role}', '{person_type}', NULL::text, NULL::text, NULL::text, NULL::text, NULL::date, NULL::date, "
-        f"{name}::text, {email}::text, {phone}::text)"
+        f"{name}::text, {email}::text, {phone}::text, {rest})"
     )
 
 
@@ -67,13 +101,14 @@ def candidates_query(table: str, alias: str, rows: list[str]) -> str:
     """One cleaned candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]."""
     values = ",\n               ".join(rows)
     return f"""
-        SELECT {alias}.id AS legacy_id, {", ".join(f"d.{c}" for c in COLUMNS)}
+        SELECT {alias}.id AS legacy_id, {", ".join(f"d.{c}" for c in COLUMNS[:-1])}, q.problem
           FROM {table} AS {alias}
          CROSS JOIN LATERAL (VALUES
                {values}
          ) AS r({", ".join(RAW_COLUMNS)})
          CROSS JOIN LATERAL (
-            SELECT {clean("r.first_raw")} AS first_c, {clean("r.middle_raw")} AS middle_c,
+            SELECT {", ".join(f"{clean(f'r.{p}_raw')} AS {p}" for p in PARTICULARS)},
+                   {clean("r.first_raw")} AS first_c, {clean("r.middle_raw")} AS middle_c,
                    {clean("r.last_raw")} AS last_c, {clean("r.maiden_raw")} AS maiden_c,
                    {clean("r.full_raw")} AS full_c, lower({clean("r.email_raw")}) AS email_c,
                    {clean("r.phone_raw")} AS phone_c
@@ -89,9 +124,61 @@ def candidates_query(table: str, alias: str, rows: list[str]) -> str:
                    CASE WHEN c.full_c IS NOT NULL THEN substring(c.full_c from '(\\S+)$')
                         ELSE c.last_c END AS last_name,
                    c.maiden_c AS maiden_name, r.birth_date, r.death_date, c.email_c AS email, c.phone_c AS phone,
+                   {", ".join(f"c.{p}" for p in PARTICULARS)},
                    coalesce(c.first_c, c.last_c, c.middle_c, c.maiden_c, c.full_c, c.email_c, c.phone_c,
-                            r.birth_date::text, r.death_date::text) IS NOT NULL AS has_data
+                            r.birth_date::text, r.death_date::text, {", ".join(f"c.{p}" for p in PARTICULARS)})
+                       IS NOT NULL AS has_data
             OFFSET 0
          ) AS d
+         CROSS JOIN LATERAL (
+            SELECT CASE WHEN d.first_name IS NULL AND d.last_name IS NULL THEN 'no usable name'
+                        WHEN d.death_date < d.birth_date THEN 'death date before birth date' END AS problem
+         ) AS q
          WHERE {alias}.id > %(lo)s AND {alias}.id <= %(hi)s
     """
+
+
+def record_query(table: str, alias: str, fields: dict[str, str], problem: str = "NULL::text") -> str:
+    """One candidate per legacy row (role 'record') for the keys in (%(lo)s, %(hi)s]: each field of
+    the target as an SQL expression over the legacy row, computed once; `problem` (over the computed
+    fields, as r.<field>) says why the row cannot enter the new design, or is NULL."""
+    columns = ",\n                   ".join(f"{expr} AS {name}" for name, expr in fields.items())
+    return f"""
+        SELECT r.*, true AS has_data, {problem} AS problem
+          FROM (SELECT {alias}.id AS legacy_id, 'record'::text AS role,
+                   {columns}
+                  FROM {table} AS {alias}
+                 WHERE {alias}.id > %(lo)s AND {alias}.id <= %(hi)s
+                OFFSET 0) AS r
+    """
+
+
+def parent(table: str, legacy_table: str, legacy_key: str) -> str:
+    """The id of the record of the new design that the legacy row legacy_key of legacy_table became
+    (NULL when it is not there: quarantined, or not migrated)."""
+    return f"(SELECT x.id FROM {table} x WHERE x.legacy_table = '{legacy_table}' AND x.legacy_id = {legacy_key})"
+
+
+def not_allowed(field: str, allowed: tuple[str, ...]) -> str:
+    """A problem text when r.<field> is set but not one of allowed."""
+    values = ", ".join(f"'{a}'" for a in allowed)
+    return (
+        f"CASE WHEN r.{field} IS NOT NULL AND r.{field} NOT IN ({values}) "
+        f"THEN '{field} ' || quote_literal(r.{field}) || ' is not one of {', '.join(allowed)}' END"
+    )
+
+
+SERVICES = "events.chapel_services"
+SERVICE_APPLICATIONS = "crouse_chapel.service_applications"
+
+
+def service_detail_query(table: str, fields: dict[str, str], problem: str = "NULL::text") -> str:
+    """A detail row of a chapel service application (legacy application_id) as a row of the new
+    design referring to its service; quarantined while the service is not there."""
+    with_service = {"service_id": parent(SERVICES, SERVICE_APPLICATIONS, "d.application_id"), **fields}
+    missing = (
+        "CASE WHEN r.service_id IS NULL THEN 'its service application ' || coalesce(r.legacy_application_id::text, "
+        "'(none)') || ' is not in the new design' END"
+    )
+    with_service["legacy_application_id"] = "d.application_id"
+    return record_query(table, "d", with_service, f"coalesce({missing}, {problem})")

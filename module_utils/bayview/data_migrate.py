@@ -1,249 +1,102 @@
-"""Batched, resumable data migrations from the legacy tables into the new design.
+"""The batch executor of the data migrations: batched, resumable runs from the legacy tables into
+the new design, their dry run, their reverse, and their checkpoints.
 
-A data migration is a Python module in migrations/data/ (see its README) that provides the
-SQL of its *candidates*: one row per (legacy row, role) in a key range, already cleaned. The
-engine classifies each candidate, set-based:
-  excluded     the role slot is empty (no other person, no contact): nothing to migrate;
-  quarantined  there is data but it cannot become a person (no usable name, death before
-               birth): kept in migration.quarantine with the reason and the legacy row;
-  migrated     a core.persons row plus a core.person_legacy_links row (table, id, role).
-so that migrated + quarantined + excluded = candidates, at every checkpoint.
-
+A data migration (migrations/data/, loaded by data_migrations.py) provides the SQL of its
+candidates; data_migration_sql.py classifies them and writes them into the migration's target.
 Each batch walks the primary key (never OFFSET) and is one transaction together with its
 checkpoint: a run killed at any moment resumes after the last committed batch, with no
 duplicate and no gap. If a batch fails for a reason the classification did not foresee, it
 is redone row by row in savepoints and the failing rows are quarantined with the error: a bad
-row never aborts a batch.
+row never aborts a batch. A migration runs only once those it depends on have completed, and
+is reversed only once those that depend on it have been.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
+import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from pathlib import Path
 from types import ModuleType
 
 import psycopg
 from ansible.module_utils.bayview import db, failpoints, halts
+from ansible.module_utils.bayview.data_migration_sql import (
+    BATCH_PLANNER_SETTING,
+    CLASSIFY_AND_WRITE,
+    DRY_RUN,
+    QUARANTINE_WHOLE_ROW,
+    RANGE_HAS_LINKS,
+    REVERSE,
+    Target,
+    statement,
+)
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import errors as pg_errors
 from psycopg import sql
-
-# The fields of a person that a data migration writes (after its id), in core.persons' order.
-PERSON_FIELDS = (
-    "person_type",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "maiden_name",
-    "birth_date",
-    "death_date",
-    "email",
-    "phone",
-)
-
-# The one definition of each candidate's outcome (used by batches, resyncs and dry runs).
-CLASSIFIED = """
-cand AS ({candidates}),
-cls AS (
-    SELECT c.*,
-           CASE WHEN c.has_data IS NOT TRUE THEN 'excluded'
-                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'quarantined'
-                WHEN c.death_date < c.birth_date THEN 'quarantined'
-                ELSE 'migrated' END AS outcome,
-           CASE WHEN c.has_data IS NOT TRUE THEN NULL
-                WHEN c.first_name IS NULL AND c.last_name IS NULL THEN 'no usable name'
-                WHEN c.death_date < c.birth_date THEN 'death date before birth date'
-           END AS reason
-      FROM cand c
-     WHERE %(ids)s::bigint[] IS NULL OR c.legacy_id = ANY(%(ids)s::bigint[])
-)"""
-
-# PostgreSQL caches the candidates' cleaning per distinct raw values (Memoize); hashing those
-# keys costs more than the cleaning they save: a batch runs about 5% faster without it.
-BATCH_PLANNER_SETTING = "SET LOCAL enable_memoize = off"
-
-# core.persons' id sequence, looked up once per statement (an InitPlan): per row it cost as much
-# as inserting the person.
-PERSON_SEQUENCE = "(SELECT pg_catalog.pg_get_serial_sequence('core.persons', 'id')::regclass)"
-
-INSERT_NEW_PERSONS = """
-persons AS (
-    INSERT INTO core.persons (id, person_type, first_name, middle_name, last_name, maiden_name,
-                              birth_date, death_date, email, phone, migration_source, migration_date)
-    OVERRIDING SYSTEM VALUE
-    SELECT person_id, person_type, first_name, middle_name, last_name, maiden_name,
-           birth_date, death_date, email, phone, %(legacy_table)s, now()
-      FROM numbered
-    RETURNING 1
-),
-links AS (
-    INSERT INTO core.person_legacy_links (person_id, legacy_table, legacy_id, role, data_migration)
-    SELECT person_id, %(legacy_table)s, legacy_id, role, %(name)s FROM numbered
-    RETURNING 1
-),
-quarantine AS (
-    INSERT INTO migration.quarantine AS q (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
-    SELECT %(name)s, %(legacy_table)s, legacy_id, role, reason,
-           (SELECT to_jsonb(t) FROM {legacy} t WHERE t.{key} = cls.legacy_id)  -- only for the few quarantined
-      FROM cls WHERE outcome = 'quarantined'
-    -- already quarantined (a resync, or the dual-write manager): kept as is unless the row changed
-    ON CONFLICT ON CONSTRAINT quarantine_once DO UPDATE SET reason = EXCLUDED.reason, legacy_row = EXCLUDED.legacy_row
-     WHERE (q.reason, q.legacy_row) IS DISTINCT FROM (EXCLUDED.reason, EXCLUDED.legacy_row)
-    RETURNING 1
-)"""
-
-CLASSIFY_AND_WRITE = (
-    """
-WITH """
-    + CLASSIFIED
-    + """,
-numbered AS (
-    SELECT cls.*, nextval({person_sequence}) AS person_id
-      FROM cls
-     WHERE outcome = 'migrated'
-       -- already written by the dual-write manager: counted as migrated, not written twice
-       -- (looked up only when the batch's key range has links at all: usually it has none)
-       AND (NOT %(range_has_links)s OR NOT EXISTS (
-               SELECT 1 FROM core.person_legacy_links l
-                WHERE l.legacy_table = %(legacy_table)s AND l.legacy_id = cls.legacy_id AND l.role = cls.role))
-),"""
-    + INSERT_NEW_PERSONS
-    + """
-SELECT count(*),
-       count(*) FILTER (WHERE outcome = 'migrated'),
-       count(*) FILTER (WHERE outcome = 'quarantined'),
-       count(*) FILTER (WHERE outcome = 'excluded'),
-       (SELECT count(*) FROM persons) - (SELECT count(*) FROM links),
-       coalesce(sum(hashtext(legacy_id::text || role)) FILTER (WHERE outcome = 'migrated'), 0),
-       -- the rows this statement saw: a row the application deleted since its key was read is not one
-       count(DISTINCT legacy_id)
-  FROM cls
-"""
-)
-
-QUARANTINE_WHOLE_ROW = """
-INSERT INTO migration.quarantine (data_migration, legacy_table, legacy_id, role, reason, legacy_row)
-SELECT %s, %s, t.{key}, 'row', %s, to_jsonb(t) FROM {table} t WHERE t.{key} = %s RETURNING 1
-"""
-
-DRY_RUN = (
-    "WITH "
-    + CLASSIFIED
-    + """
-SELECT outcome || coalesce(': ' || reason, ''), role, count(*), (array_agg(legacy_id ORDER BY legacy_id))[1:5]
-  FROM cls GROUP BY 1, 2 ORDER BY 1, 2"""
-)
-
-# A legacy row that changed after it was migrated: its persons are brought up to date in place
-# (ids stay stable), removed when their slot no longer yields a person, or created when it now does.
-RESYNC = (
-    "WITH "
-    + CLASSIFIED
-    + """,
-old AS (
-    SELECT l.person_id, l.legacy_id, l.role FROM core.person_legacy_links l
-     WHERE l.legacy_table = %(legacy_table)s AND l.data_migration = %(name)s AND l.legacy_id = ANY(%(ids)s::bigint[])
-),
-updated AS (
-    UPDATE core.persons p
-       SET person_type = cls.person_type, first_name = cls.first_name, middle_name = cls.middle_name,
-           last_name = cls.last_name, maiden_name = cls.maiden_name, birth_date = cls.birth_date,
-           death_date = cls.death_date, email = cls.email, phone = cls.phone, updated_at = now(), migration_date = now()
-      FROM old JOIN cls ON cls.legacy_id = old.legacy_id AND cls.role = old.role
-     WHERE p.id = old.person_id AND cls.outcome = 'migrated'
-       -- unchanged persons are not rewritten: a row seen again within the sync's margin changes nothing
-       AND (p.person_type, p.first_name, p.middle_name, p.last_name, p.maiden_name, p.birth_date, p.death_date,
-            p.email, p.phone)
-           IS DISTINCT FROM (cls.person_type, cls.first_name, cls.middle_name, cls.last_name, cls.maiden_name,
-                             cls.birth_date, cls.death_date, cls.email, cls.phone)
-    RETURNING 1
-),
-unquarantined AS (
-    -- quarantine entries of these rows that no longer apply (a reason that changed is updated in place)
-    DELETE FROM migration.quarantine q
-     WHERE q.data_migration = %(name)s AND q.legacy_table = %(legacy_table)s AND q.legacy_id = ANY(%(ids)s::bigint[])
-       AND NOT EXISTS (SELECT 1 FROM cls WHERE cls.legacy_id = q.legacy_id AND cls.role = q.role
-                                           AND cls.outcome = 'quarantined')
-    RETURNING 1
-),
-removed AS (
-    DELETE FROM core.persons p
-     USING old LEFT JOIN cls ON cls.legacy_id = old.legacy_id AND cls.role = old.role
-     WHERE p.id = old.person_id AND coalesce(cls.outcome, 'excluded') <> 'migrated'
-    RETURNING 1
-),
-numbered AS (
-    SELECT cls.*, nextval({person_sequence}) AS person_id
-      FROM cls
-     WHERE outcome = 'migrated'
-       AND NOT EXISTS (SELECT 1 FROM old WHERE old.legacy_id = cls.legacy_id AND old.role = cls.role)
-),"""
-    + INSERT_NEW_PERSONS
-    + """
-SELECT (SELECT count(DISTINCT legacy_id) FROM cls), (SELECT count(*) FROM updated),
-       (SELECT count(*) FROM removed), (SELECT count(*) FROM persons),
-       (SELECT count(*) FROM quarantine) + (SELECT count(*) FROM unquarantined)"""
-)
-
 
 # Errors caused by a row's values. Anything else (lock timeout, cancel, lost connection) aborts
 # the batch untouched, to be retried: it must never send good rows to quarantine.
 ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
 
-def load(directory: Path, name: str) -> ModuleType:
-    """The data migration module migrations/data/<name>.py."""
-    path = Path(directory) / f"{name}.py"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in Path(directory).glob("[0-9]*.py"))) or "none"
-        raise RunbookError(f"There is no data migration {name!r} in {directory}.", f"use one of: {known}.")
-    spec = importlib.util.spec_from_file_location(f"bayview_data_migration_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))  # data migrations share migrations/data/cleaning.py
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    for attribute in ("NAME", "LEGACY_TABLE", "KEY", "candidates_sql"):
-        if not hasattr(module, attribute):
-            raise RunbookError(
-                f"{path} has no {attribute}.", "see migrations/data/README.md for what a data migration provides."
-            )
-    return module
+_columns_lock = threading.Lock()
+_columns_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _legacy_columns(conn: psycopg.Connection, legacy_table: str) -> set[str]:
+def legacy_columns(conn: psycopg.Connection, legacy_table: str) -> frozenset[str]:
+    """The legacy table's columns in this environment, looked up once per connection."""
+    with _columns_lock:
+        cached = _columns_cache.setdefault(conn, {})
+        if legacy_table in cached:
+            return cached[legacy_table]
     schema, table = legacy_table.split(".")
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
         [schema, table],
     ).fetchall()
-    return {r[0] for r in rows}
+    columns = frozenset(r[0] for r in rows)
+    with _columns_lock:
+        _columns_cache[conn][legacy_table] = columns
+    return columns
 
 
 def candidates_sql_for(conn, migration: ModuleType) -> sql.Composable:
     """The migration's candidates query for the legacy columns this environment has."""
-    return sql.SQL(migration.candidates_sql(_legacy_columns(conn, migration.LEGACY_TABLE)))
+    return sql.SQL(migration.candidates_sql(set(legacy_columns(conn, migration.LEGACY_TABLE))))
 
 
-def statement(template: str, cand: sql.Composable, migration: ModuleType) -> sql.Composed:
-    """One of the statements above, completed for this migration."""
-    return sql.SQL(template).format(
-        candidates=cand,
-        legacy=sql.SQL(migration.LEGACY_TABLE),
-        key=sql.Identifier(migration.KEY),
-        person_sequence=sql.SQL(PERSON_SEQUENCE),
+def legacy_table_exists(conn, migration: ModuleType) -> bool:
+    """Whether this environment has the migration's legacy table (some lack bayview.prepayments)."""
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", [migration.LEGACY_TABLE]).fetchone()[0]
+
+
+ABSENT = "not in this environment"
+
+
+def _absent(conn, migration: ModuleType) -> dict:
+    """A migration of a legacy table this environment does not have: completed, with nothing to do."""
+    _start_checkpoint(conn, migration, 0)
+    conn.execute(
+        "UPDATE migration.data_migration_checkpoints SET status = 'completed', updated_at = now() "
+        "WHERE data_migration = %s",
+        [migration.NAME],
     )
+    return status(conn, migration.NAME) | {
+        "batches_this_run": 0,
+        "seconds": 0.0,
+        "batch_timings": [],
+        "legacy_table": ABSENT,
+    }
 
 
 def dry_run(params: dict, migration: ModuleType) -> dict:
     """What a run would migrate, quarantine and exclude from its checkpoint on, with sample
     legacy ids; writes nothing."""
     with db.connect(params) as conn:
+        if not legacy_table_exists(conn, migration):
+            return {"would": {}, "by_role": [], "legacy_table": ABSENT}
         cand = candidates_sql_for(conn, migration)
         checkpoint = status(conn, migration.NAME) if _has_checkpoints(conn) else {}
         lo = checkpoint.get("last_key", 0) if checkpoint.get("status") in ("running", "completed") else 0
@@ -276,11 +129,9 @@ def _start_checkpoint(conn, migration: ModuleType, legacy_total: int) -> None:
 
 
 def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
-    """(candidates, migrated, quarantined, excluded, persons without a link, checksum part, rows)."""
+    """(candidates, migrated, quarantined, excluded, rows written without a link, checksum part, rows)."""
     range_has_links = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM core.person_legacy_links WHERE legacy_table = %s "
-        "AND legacy_id > %s AND legacy_id <= %s)",
-        [migration.LEGACY_TABLE, lo, hi],
+        sql.SQL(RANGE_HAS_LINKS).format(links=Target(migration).links), [migration.LEGACY_TABLE, lo, hi]
     ).fetchone()[0]
     return conn.execute(
         statement(CLASSIFY_AND_WRITE, cand, migration),
@@ -304,9 +155,8 @@ def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]
                 result = _write_batch(conn, migration, cand, key - 1, key)
         except ROW_ERRORS as exc:
             reason = f"error: {(exc.diag.message_primary or str(exc)).strip()[:300]}"
-            table = sql.SQL(migration.LEGACY_TABLE)
             roles = conn.execute(
-                sql.SQL(QUARANTINE_WHOLE_ROW).format(key=sql.Identifier(migration.KEY), table=table),
+                statement(QUARANTINE_WHOLE_ROW, cand, migration),
                 [migration.NAME, migration.LEGACY_TABLE, reason, key],
             ).fetchall()
             result = (len(roles), 0, len(roles), 0, 0, 0, min(len(roles), 1))
@@ -407,7 +257,7 @@ class _Batches:
             candidates, migrated, quarantined, excluded, unlinked, batch_sum, rows = result
             if unlinked:
                 raise RunbookError(
-                    f"{migration.NAME}: persons and links written differ by {unlinked} in one batch.",
+                    f"{migration.NAME}: rows and links written differ by {unlinked} in one batch.",
                     "report this; nothing of the batch was kept.",
                 )
             failpoints.reach("data_migrate.in_batch", conn.info.dbname)
@@ -460,6 +310,9 @@ def run(
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
         halts.require_not_halted(conn, f"Data migration {migration.NAME}")
+        require_dependencies(conn, migration, sample=max_batches is not None)
+        if not legacy_table_exists(conn, migration):
+            return _absent(conn, migration)
         cand = candidates_sql_for(conn, migration)
         count = sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(migration.LEGACY_TABLE))
         legacy_total = conn.execute(count).fetchone()[0]
@@ -528,18 +381,48 @@ def status(conn, name: str) -> dict:
     return found[0] if found else {"data_migration": name, "status": "not started"}
 
 
-def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0) -> dict:
-    """Remove exactly the persons this migration created (found through their links), its
-    quarantine rows, and reset its checkpoint. Nothing else is touched."""
+def require_dependencies(conn, migration: ModuleType, sample: bool = False) -> None:
+    """Refuse to run a migration before those it depends on have completed (a service's details
+    need the service). A sample (Phase 2's trial) needs them only started: its rows whose parent
+    is not in the sample are quarantined for the length of the trial, which is reversed."""
+    ready = ("running", "completed") if sample else ("completed",)
+    waiting = [
+        f"{name} ({status(conn, name)['status']})"
+        for name in migration.DEPENDS_ON
+        if status(conn, name)["status"] not in ready
+    ]
+    if waiting:
+        raise RunbookError(
+            f"Data migration {migration.NAME} depends on {', '.join(waiting)}, which has not "
+            f"{'started' if sample else 'completed'}: it is refused; nothing was changed.",
+            f"run {', '.join(migration.DEPENDS_ON)} first (bayview_data_migrations lists them before it).",
+        )
+
+
+def require_no_dependents(conn, migration: ModuleType, dependents: list[str]) -> None:
+    """Refuse to reverse a migration while one that depends on it still holds rows."""
+    holding = [
+        f"{name} ({status(conn, name)['status']})"
+        for name in dependents
+        if status(conn, name)["status"] in ("running", "completed")
+    ]
+    if holding:
+        raise RunbookError(
+            f"Data migration {migration.NAME} cannot be reversed while {', '.join(holding)} depends on it: "
+            "nothing was changed.",
+            f"reverse {', '.join(dependents)} first (the reverse runs in the opposite order).",
+        )
+
+
+def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0, dependents: list[str] = ()) -> dict:
+    """Remove exactly the rows this migration created in its target (found through their links),
+    its quarantine rows, and reset its checkpoint. Nothing else is touched."""
     conn = db.connect(params)
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
+        require_no_dependents(conn, migration, list(dependents))
         with conn.transaction():
-            removed = conn.execute(
-                """DELETE FROM core.persons p USING core.person_legacy_links l
-                    WHERE l.person_id = p.id AND l.data_migration = %s RETURNING p.id""",
-                [migration.NAME],
-            ).rowcount
+            removed = conn.execute(statement(REVERSE, sql.SQL(""), migration), [migration.NAME]).rowcount
             unquarantined = conn.execute(
                 "DELETE FROM migration.quarantine WHERE data_migration = %s", [migration.NAME]
             ).rowcount
@@ -550,175 +433,7 @@ def reverse(params: dict, migration: ModuleType, lock_wait_seconds: float = 10.0
                     WHERE data_migration = %s""",
                 [migration.NAME],
             )
-        return {"data_migration": migration.NAME, "persons_removed": removed, "quarantine_removed": unquarantined}
-    finally:
-        if not conn.closed:
-            db.release_run_lock(conn)
-            conn.close()
-
-
-def resync_rows(conn: psycopg.Connection, migration: ModuleType, cand: sql.Composable, ids: list[int]) -> tuple:
-    """Bring the new schema up to date with these legacy rows as they are now, inside the
-    caller's transaction: the one transform shared by the incremental sync and the dual-write
-    manager. A row that no longer exists loses its persons and quarantine entries. Returns
-    (rows read, persons updated, persons removed, persons created, quarantine entries changed):
-    only what differs is written, so a row that did not change changes nothing."""
-    return conn.execute(
-        statement(RESYNC, cand, migration),
-        {
-            "lo": min(ids) - 1,
-            "hi": max(ids),
-            "ids": ids,
-            "name": migration.NAME,
-            "legacy_table": migration.LEGACY_TABLE,
-        },
-    ).fetchone()
-
-
-# Legacy rows the application deleted: their persons and quarantine entries go too.
-REMOVE_DELETED = """
-WITH gone_persons AS (
-    DELETE FROM core.persons p USING core.person_legacy_links l
-     WHERE l.person_id = p.id AND l.data_migration = %(name)s
-       AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = l.legacy_id)
-    RETURNING 1
-), gone_quarantine AS (
-    DELETE FROM migration.quarantine q
-     WHERE q.data_migration = %(name)s AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = q.legacy_id)
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM gone_persons), (SELECT count(*) FROM gone_quarantine)
-"""
-
-# After a sync the counts are recounted from the legacy table, the links and the quarantine.
-# Every legacy row yields the same number of candidates (one per role), except a row
-# quarantined whole after an unforeseen error, which counts as one. Rows past the checkpoint
-# (written meanwhile by the dual-write manager) are counted by the batch that reaches them.
-RECOUNT_AFTER_SYNC = """
-WITH n AS (
-    SELECT (SELECT count(*) FROM {table} t WHERE t.{key} <= c.last_key) AS rows_read,
-           (SELECT count(*) FROM core.person_legacy_links l
-             WHERE l.data_migration = %(name)s AND l.legacy_id <= c.last_key) AS migrated,
-           (SELECT count(*) FROM migration.quarantine q
-             WHERE q.data_migration = %(name)s AND q.legacy_id <= c.last_key) AS quarantined,
-           (SELECT count(*) FROM migration.quarantine q
-             WHERE q.data_migration = %(name)s AND q.legacy_id <= c.last_key AND q.role = 'row') AS whole
-      FROM migration.data_migration_checkpoints c WHERE c.data_migration = %(name)s
-), recounted AS (
-    SELECT n.*, (n.rows_read - n.whole) * %(per_row)s + n.whole AS candidates FROM n
-)
-UPDATE migration.data_migration_checkpoints c
-   SET rows_read = r.rows_read, candidates = r.candidates, migrated = r.migrated, quarantined = r.quarantined,
-       excluded = r.candidates - r.migrated - r.quarantined,
-       rows_resynced = c.rows_resynced + %(resynced)s, synced_until = %(until)s, updated_at = now()
-  FROM recounted r WHERE c.data_migration = %(name)s
-"""
-
-OPEN_DISCREPANCIES = """
-SELECT DISTINCT legacy_id FROM migration.dual_write_discrepancies
- WHERE legacy_table = %s AND resolved_at IS NULL ORDER BY 1 LIMIT %s
-"""
-RESOLVE_DISCREPANCIES = """
-UPDATE migration.dual_write_discrepancies SET resolved_at = now()
- WHERE legacy_table = %s AND legacy_id = ANY(%s) AND resolved_at IS NULL
-"""
-
-
-def _candidates_per_row(conn, name: str) -> int:
-    """The candidates each legacy row yields (one per role), from the checkpoint: its batches count
-    the rows their statement classified, so candidates are rows times roles (plus rows quarantined
-    whole after an unforeseen error, one candidate each). Nothing is cleaned again to know it."""
-    rows_read, candidates, whole = conn.execute(
-        """SELECT c.rows_read, c.candidates,
-                  (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = c.data_migration
-                      AND q.role = 'row')
-             FROM migration.data_migration_checkpoints c WHERE c.data_migration = %s""",
-        [name],
-    ).fetchone()
-    return (candidates - whole) // (rows_read - whole) if rows_read > whole else 0
-
-
-def sync(
-    params: dict,
-    migration: ModuleType,
-    batch_size: int = 5000,
-    margin_seconds: int = 300,
-    lock_wait_seconds: float = 10.0,
-    new_rows: bool = True,
-) -> dict:
-    """Incremental mode, in four steps: migrate new legacy rows (unless new_rows is false: a trial
-    syncs only the rows it migrated); repair the rows the dual-write
-    manager logged as discrepancies; bring up to date the persons of legacy rows updated since
-    the last sync (by the migration's UPDATED_AT column); remove what deleted rows produced.
-    The counts are then recounted.
-
-    synced_until stays `margin_seconds` behind the server's clock: a web request whose
-    transaction began earlier but committed later still gets picked up next time. A row read
-    again within that margin is compared, not rewritten: `changes_this_run` counts only what
-    differed (persons updated, removed or created, quarantine entries changed)."""
-    updated_at = getattr(migration, "UPDATED_AT", None)
-    if not updated_at:
-        raise RunbookError(
-            f"{migration.NAME} has no UPDATED_AT column to find changed rows by.", "add UPDATED_AT to it."
-        )
-    batches_now = run(params, migration, batch_size, None, lock_wait_seconds)["batches_this_run"] if new_rows else 0
-    conn = db.connect(params)
-    try:
-        db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
-        halts.require_not_halted(conn, f"Sync of {migration.NAME}")
-        cand = candidates_sql_for(conn, migration)
-        table, key, changed = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY), sql.Identifier(updated_at)
-        per_row = _candidates_per_row(conn, migration.NAME)
-        last_key, since, started_at, until = conn.execute(
-            """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
-                 FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
-            [margin_seconds, migration.NAME],
-        ).fetchone()
-        since = since or started_at
-
-        repaired, changes = 0, 0
-        while True:
-            with conn.transaction():
-                ids = [r[0] for r in conn.execute(OPEN_DISCREPANCIES, [migration.LEGACY_TABLE, batch_size])]
-                if not ids:
-                    break
-                changes += sum(resync_rows(conn, migration, cand, ids)[1:])
-                conn.execute(RESOLVE_DISCREPANCIES, [migration.LEGACY_TABLE, ids])
-                repaired += len(ids)
-
-        cursor, resynced = 0, 0
-        while True:
-            with conn.transaction():
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        sql.SQL(
-                            "SELECT {k} FROM {t} WHERE {k} > %s AND {k} <= %s AND {c} > %s ORDER BY {k} LIMIT %s"
-                        ).format(k=key, t=table, c=changed),
-                        [cursor, last_key, since, batch_size],
-                    ).fetchall()
-                ]
-                if not ids:
-                    break
-                changes += sum(resync_rows(conn, migration, cand, ids)[1:])
-                cursor, resynced = ids[-1], resynced + len(ids)
-
-        with conn.transaction():
-            persons_removed, quarantine_removed = conn.execute(
-                sql.SQL(REMOVE_DELETED).format(table=table, key=key), {"name": migration.NAME}
-            ).fetchone()
-            conn.execute(
-                sql.SQL(RECOUNT_AFTER_SYNC).format(table=table, key=key),
-                {"name": migration.NAME, "resynced": resynced, "until": until, "per_row": per_row},
-            )
-        return status(conn, migration.NAME) | {
-            "resynced_this_run": resynced,
-            "changes_this_run": changes,
-            "discrepancies_repaired": repaired,
-            "deleted_rows_persons_removed": persons_removed,
-            "deleted_rows_quarantine_removed": quarantine_removed,
-            "batches_this_run": batches_now,
-        }
+        return {"data_migration": migration.NAME, "rows_removed": removed, "quarantine_removed": unquarantined}
     finally:
         if not conn.closed:
             db.release_run_lock(conn)

@@ -25,11 +25,12 @@ def application_grants(role: str) -> sql.Composed:
     """What the application's role needs on the new design to dual-write (run by the schema owner;
     the grants go with the tables when the emergency rollback drops them)."""
     return sql.SQL(
-        "GRANT USAGE ON SCHEMA core, migration TO {r}; "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON core.persons, core.person_legacy_links, migration.quarantine TO {r}; "
+        "GRANT USAGE ON SCHEMA core, property, events, finance, migration TO {r}; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA core, property, events, finance TO {r}; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON migration.quarantine TO {r}; "
         "GRANT SELECT ON migration.dual_write_mode TO {r}; "
         "GRANT INSERT ON migration.dual_write_discrepancies TO {r}; "
-        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core TO {r};"
+        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core, property, events, finance TO {r};"
     ).format(r=sql.Identifier(role))
 
 
@@ -43,8 +44,9 @@ def grant_application(conn: psycopg.Connection, role: str) -> bool:
         )
     had = conn.execute(
         "SELECT pg_catalog.has_table_privilege(%s, 'migration.dual_write_discrepancies', 'INSERT') "
-        "AND pg_catalog.has_table_privilege(%s, 'core.person_legacy_links', 'INSERT')",
-        [role, role],
+        "AND pg_catalog.has_table_privilege(%s, 'core.person_legacy_links', 'INSERT') "
+        "AND pg_catalog.has_table_privilege(%s, 'finance.payments', 'INSERT')",
+        [role, role, role],
     ).fetchone()[0]
     with conn.transaction():
         conn.execute(application_grants(role))  # grants held already change nothing

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from ansible.module_utils.bayview import db, failpoints, fingerprint, ledger
+from ansible.module_utils.bayview.data_migration_sql import Target
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.preflight import client_major
 from ansible.module_utils.bayview.stores import CHUNK_SIZE, PARTIAL_SUFFIX
@@ -470,11 +471,11 @@ def drill(params: dict, admin: dict, store, pg_restore: str = "pg_restore") -> d
     return {"restore_point": manifest["id"], "seconds_to_restore": round(seconds, 2), "scratch_database": scratch}
 
 
-def _linked_persons(params: dict, data_migration: str) -> int:
+def _linked_rows(params: dict, migration) -> int:
+    """The rows of the new design linked to this data migration."""
     with db.connect(params) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM core.person_legacy_links WHERE data_migration = %s", [data_migration]
-        ).fetchone()[0]
+        query = sql.SQL("SELECT count(*) FROM {} l WHERE l.data_migration = %s").format(Target(migration).links)
+        return conn.execute(query, [migration.NAME]).fetchone()[0]
 
 
 def rehearse_rollback(
@@ -516,20 +517,21 @@ def rehearse_rollback(
         forward = migrate.run(
             on_scratch, migrations_dir, None, phase, by, run_id, False, accept_changed or [], accept_reason
         )
+        ran, linked = {}, {}
+        for migration in data_migrations:  # in order: each after those it depends on
+            ran[migration.NAME] = data_migrate.run(on_scratch, migration)["migrated"]
+            # The rows it has, counted: the checkpoint's own count dates from its last sync, and a
+            # restore point taken while the application dual-writes holds the rows of later writes too.
+            linked[migration.NAME] = _linked_rows(on_scratch, migration)
         exercised = []
-        for migration in data_migrations:
-            ran = data_migrate.run(on_scratch, migration)
-            # The persons it has, counted: the checkpoint's own count dates from its last sync, and a
-            # restore point taken while the application dual-writes holds the persons of later writes too.
-            linked = _linked_persons(on_scratch, migration.NAME)
+        for migration in reversed(data_migrations):  # last first: none before those that depend on it
             reversed_ = data_migrate.reverse(on_scratch, migration)
-            left = _linked_persons(on_scratch, migration.NAME)
             exercised.append(
                 {
                     "data_migration": migration.NAME,
-                    "migrated": ran["migrated"],
-                    "linked": linked,
-                    "left": left,
+                    "migrated": ran[migration.NAME],
+                    "linked": linked[migration.NAME],
+                    "left": _linked_rows(on_scratch, migration),
                     **reversed_,
                 }
             )
@@ -543,10 +545,9 @@ def rehearse_rollback(
     problems = list(differences)
     if version_after != version_before:
         problems.append(f"the ledger is at version {version_after} after the rollback, not {version_before}")
-    undone = [x for x in exercised if x["persons_removed"] != x["linked"] or x["left"]]
+    undone = [x for x in exercised if x["rows_removed"] != x["linked"] or x["left"]]
     problems += [
-        f"reverse of {x['data_migration']} removed {x['persons_removed']} of its {x['linked']} persons "
-        f"({x['left']} left)"
+        f"reverse of {x['data_migration']} removed {x['rows_removed']} of its {x['linked']} rows ({x['left']} left)"
         for x in undone
     ]
     if problems:

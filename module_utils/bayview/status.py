@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import psycopg
 from ansible.module_utils.bayview import data_migrate, db, dual_write, gates, halts, ledger
+from psycopg import sql
 
 RUNBOOK_SESSIONS = """
 SELECT pid, usename, application_name, state, to_char(query_start, 'YYYY-MM-DD HH24:MI:SS TZ'),
@@ -43,6 +44,22 @@ SELECT changed_at::text, changed_by, reason FROM migration.dual_write_mode_histo
 """
 
 
+# The records of the new design, and how many were created there (after the cutover: no legacy row).
+RECORD_TABLES = ("property.memorial_applications", "events.chapel_services", "finance.payments")
+RECORDS = """
+SELECT count(*), count(*) FILTER (WHERE legacy_id IS NULL) FROM {}
+"""
+
+
+def _records(conn: psycopg.Connection) -> list[dict]:
+    found = []
+    for table in RECORD_TABLES:
+        if _exists(conn, table):
+            rows, created = conn.execute(sql.SQL(RECORDS).format(sql.SQL(table))).fetchone()
+            found.append({"table": table, "rows": rows, "created_in_new_design": created})
+    return found
+
+
 def _runs(conn: psycopg.Connection, statuses: list[str], limit: int) -> list[dict]:
     return [dict(zip(RUN_KEYS, r, strict=True)) for r in conn.execute(RUNS, [statuses, limit])]
 
@@ -64,6 +81,7 @@ def read(conn: psycopg.Connection) -> dict:
         "interrupted_runs": [],
         "data_migrations": [],
         "open_discrepancies": 0,
+        "records": [],
     }
     if state["dual_write"] is not None and state["dual_write"]["mode"] == "modern-only":
         row = conn.execute(CUTOVER).fetchone()
@@ -73,6 +91,7 @@ def read(conn: psycopg.Connection) -> dict:
         state["interrupted_runs"] = _runs(conn, ["interrupted"], 5)
     if _exists(conn, "migration.data_migration_checkpoints"):
         state["data_migrations"] = data_migrate.checkpoints(conn)
+    state["records"] = _records(conn)
     if _exists(conn, "migration.dual_write_discrepancies"):
         state["open_discrepancies"] = conn.execute(
             "SELECT count(*) FROM migration.dual_write_discrepancies WHERE resolved_at IS NULL"
@@ -92,7 +111,7 @@ def error_rates(state: dict, max_quarantine_ratio: float, max_open_discrepancies
             ratio = m["quarantined"] / (m["candidates"] - m["excluded"])
             if ratio > max_quarantine_ratio:
                 problems.append(
-                    f"{m['data_migration']}: {ratio:.1%} of the persons found went to quarantine "
+                    f"{m['data_migration']}: {ratio:.1%} of the rows found went to quarantine "
                     f"(threshold {max_quarantine_ratio:.0%})"
                 )
     if state["open_discrepancies"] > max_open_discrepancies:

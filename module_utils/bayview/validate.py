@@ -23,30 +23,29 @@ from types import ModuleType
 
 import psycopg
 from ansible.module_utils.bayview import data_migrate, db, failpoints, fingerprint
+from ansible.module_utils.bayview.data_migration_sql import CLASSIFIED, LINKS_UP_TO, Target, column_types, statement
 from ansible.module_utils.bayview.errors import RunbookError
 from psycopg import sql
 
-PERSON_FIELDS = ", ".join(data_migrate.PERSON_FIELDS)
-P_PERSON_FIELDS = ", ".join("p." + f for f in data_migrate.PERSON_FIELDS)
-
-# What each legacy row should have produced, one text per migrated or quarantined candidate.
+# What each legacy row should have produced, one text per migrated or quarantined candidate; the
+# fields are cast to the target's column types, so both sides print a value alike.
 EXPECTED_ROWS = (
     "WITH "
-    + data_migrate.CLASSIFIED
-    + f""",
+    + CLASSIFIED
+    + """,
 rows AS (
     SELECT legacy_id,
-           CASE WHEN outcome = 'migrated' THEN ROW(legacy_id, role, 'migrated', {PERSON_FIELDS})::text
+           CASE WHEN outcome = 'migrated' THEN ROW(legacy_id, role, 'migrated', {expected_fields})::text
                 ELSE ROW(legacy_id, role, 'quarantined', reason)::text END AS r
       FROM cls WHERE outcome <> 'excluded'
 )"""
 )
 
-# What the new schema holds for the same rows, as the same texts.
-ACTUAL_ROWS = f"""
+# What the new design holds for the same rows, as the same texts.
+ACTUAL_ROWS = """
 WITH rows AS (
-    SELECT l.legacy_id, ROW(l.legacy_id, l.role, 'migrated', {P_PERSON_FIELDS})::text AS r
-      FROM core.person_legacy_links l JOIN core.persons p ON p.id = l.person_id
+    SELECT l.legacy_id, ROW(l.legacy_id, l.role, 'migrated', {actual_fields})::text AS r
+      FROM {links} l JOIN {target} p ON p.id = l.target_id
      WHERE l.legacy_table = %(legacy_table)s AND l.data_migration = %(name)s
        AND l.legacy_id > %(lo)s AND l.legacy_id <= %(hi)s
     UNION ALL
@@ -62,25 +61,32 @@ TOP_BUCKETS = 256  # first split of the key space
 SUB_BUCKETS = 16  # each differing range is split again into this many
 ROW_LEVEL = 64  # a range this narrow is compared row by row
 
-COUNTS = """
+COUNTS = (
+    """
 SELECT c.status, c.last_key, c.rows_read, c.candidates, c.migrated, c.quarantined, c.excluded,
-       (SELECT count(*) FROM {table} t WHERE t.{key} <= c.last_key),
-       (SELECT count(*) FROM core.person_legacy_links l WHERE l.data_migration = c.data_migration
-           AND l.legacy_id <= c.last_key),
+       (SELECT count(*) FROM {legacy} t WHERE t.{key} <= c.last_key),
+       ("""
+    + LINKS_UP_TO
+    + """),
        (SELECT count(*) FROM migration.quarantine q WHERE q.data_migration = c.data_migration
            AND q.legacy_id <= c.last_key)
-  FROM migration.data_migration_checkpoints c WHERE c.data_migration = %s
+  FROM migration.data_migration_checkpoints c WHERE c.data_migration = %(name)s
 """
+)
 
 LINKS_TO_MISSING_ROWS = """
-SELECT DISTINCT l.legacy_id FROM core.person_legacy_links l
- WHERE l.data_migration = %s AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = l.legacy_id)
- ORDER BY 1 LIMIT %s
+SELECT DISTINCT l.legacy_id FROM {links} l
+ WHERE l.legacy_table = %(legacy_table)s AND l.data_migration = %(name)s
+   AND NOT EXISTS (SELECT 1 FROM {legacy} t WHERE t.{key} = l.legacy_id)
+ ORDER BY 1 LIMIT %(limit)s
 """
 
+# A person comes from a legacy row, or belongs to a record created in the new design (after the cutover).
 PERSONS_WITHOUT_LINK = """
 SELECT p.id FROM core.persons p
- WHERE NOT EXISTS (SELECT 1 FROM core.person_legacy_links l WHERE l.person_id = p.id) ORDER BY 1 LIMIT %s
+ WHERE NOT EXISTS (SELECT 1 FROM core.person_legacy_links l WHERE l.person_id = p.id)
+   AND NOT EXISTS (SELECT 1 FROM core.record_person_links r WHERE r.person_id = p.id)
+ ORDER BY 1 LIMIT %s
 """
 
 
@@ -99,10 +105,18 @@ class _Sides:
 
     def __init__(self, expected: psycopg.Connection, actual: psycopg.Connection, migration: ModuleType):
         self.expected, self.actual, self.migration = expected, actual, migration
+        self.absent = not data_migrate.legacy_table_exists(expected, migration)
+        if self.absent:
+            return
+        target = Target(migration)
+        types = column_types(actual, target.table)
         self.expected_sql = sql.SQL(EXPECTED_ROWS).format(
-            candidates=data_migrate.candidates_sql_for(expected, migration)
+            candidates=data_migrate.candidates_sql_for(expected, migration),
+            expected_fields=target.as_text("cls", types),
         )
-        self.actual_sql = sql.SQL(ACTUAL_ROWS)
+        self.actual_sql = sql.SQL(ACTUAL_ROWS).format(
+            actual_fields=target.as_text("p"), links=target.links, target=sql.SQL(target.table)
+        )
 
     def _params(self, lo: int, hi: int, width: int = 1) -> dict:
         m = self.migration
@@ -149,8 +163,10 @@ def _side(rows: list, key: int) -> list[str]:
 
 def _validate_migration(sides: _Sides, conn, pool, limit: int) -> list[dict]:
     m = sides.migration
-    table, key = sql.SQL(m.LEGACY_TABLE), sql.Identifier(m.KEY)
-    row = conn.execute(sql.SQL(COUNTS).format(table=table, key=key), [m.NAME]).fetchone()
+    if sides.absent:
+        return [_check(f"{m.NAME}: counts", True, f"{m.LEGACY_TABLE} is {data_migrate.ABSENT}: nothing to migrate")]
+    names = {"name": m.NAME, "legacy_table": m.LEGACY_TABLE, "limit": limit}
+    row = conn.execute(statement(COUNTS, sql.SQL(""), m), names).fetchone()
     if row is None:
         return [_check(f"{m.NAME}: counts", False, f"{m.NAME} has not run: there is nothing to validate.")]
     status, last_key, rows_read, candidates, migrated, quarantined, excluded, legacy, links, in_quarantine = row
@@ -164,7 +180,7 @@ def _validate_migration(sides: _Sides, conn, pool, limit: int) -> list[dict]:
         problems.append(f"{migrated} + {quarantined} + {excluded} is not {candidates} candidates")
     if links + in_quarantine != expected_total:
         problems.append(
-            f"the legacy rows up to key {last_key} yield {expected_total} persons and quarantine entries, but "
+            f"the legacy rows up to key {last_key} yield {expected_total} rows and quarantine entries, but "
             f"{links} links and {in_quarantine} quarantine entries exist"
         )
     # What the checkpoint counted at the last sync; the application's writes since (dual-write keeps the
@@ -210,9 +226,7 @@ def _validate_migration(sides: _Sides, conn, pool, limit: int) -> list[dict]:
         )
     )
 
-    dangling = [
-        r[0] for r in conn.execute(sql.SQL(LINKS_TO_MISSING_ROWS).format(table=table, key=key), [m.NAME, limit])
-    ]
+    dangling = [r[0] for r in conn.execute(statement(LINKS_TO_MISSING_ROWS, sql.SQL(""), m), names)]
     checks.append(
         _check(
             f"{m.NAME}: links",

@@ -1,0 +1,27 @@
+DROP VIEW core.record_persons;
+DROP TABLE core.record_person_links;
+DROP TABLE migration.legacy_audit_log;
+DROP TABLE events.blackout_dates;
+DROP TABLE events.chapel_availability;
+DROP TABLE events.service_notifications;
+DROP TABLE events.policy_acknowledgments;
+DROP TABLE events.service_equipment;
+DROP TABLE events.service_musicians;
+DROP TABLE events.service_music;
+DROP TABLE events.service_clergy;
+DROP TABLE events.clergy;
+DROP TABLE property.attachments;
+DROP TABLE finance.payments;
+DROP TABLE events.general_use_details;
+DROP TABLE events.baptism_details;
+DROP TABLE events.memorial_service_details;
+DROP TABLE events.wedding_details;
+DROP TABLE events.chapel_services;
+DROP TABLE property.memorial_applications;
+ALTER TABLE core.persons
+    DROP COLUMN birth_place,
+    DROP COLUMN home_address,
+    DROP COLUMN bayview_address,
+    DROP COLUMN bayview_history,
+    DROP COLUMN mother_name,
+    DROP COLUMN father_name;
