@@ -24,9 +24,17 @@ author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
 options:
   data_migration:
-    description: Name of the data migration (its file name without C(.py)), for example C(0001_memorial_persons).
+    description:
+      - Name of the data migration (its file name without C(.py)), for example C(0001_memorial_persons).
+      - One of O(data_migration) and O(data_migrations) is required.
     type: str
-    required: true
+  data_migrations:
+    description:
+      - Several data migrations, done one after the other in this order in one call (Phase 2's trial uses it,
+        one module call instead of one per migration). For O(state=reversed) give them last first.
+      - Each is still its own run with its own checkpoint; the call stops at the first that fails.
+    type: list
+    elements: str
   data_migrations_dir:
     description: Directory of the data migrations.
     type: path
@@ -96,6 +104,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description: With O(data_migrations), one entry per data migration, with its name and the keys below.
+  returned: when O(data_migrations) is given
+  type: list
+  elements: dict
 checkpoint:
   description: The migration's checkpoint after the run (status, last key, counts, rate, checksum).
   returned: when state is migrated or synced, not in check mode
@@ -124,12 +137,53 @@ else:
     ENGINE_IMPORT_ERROR = None
 
 
+def _one(module, p: dict, name: str) -> dict:
+    """What O(state) does to one data migration: its result keys, and whether it changed anything."""
+    migration = data_migrations.load(p["data_migrations_dir"], name)
+    if p["state"] in ("migrated", "synced"):
+        if module.check_mode:
+            plan = data_migrate.dry_run(p, migration)
+            return {"changed": plan["would"].get("migrated", 0) > 0, "dry_run": plan}
+        if p["state"] == "synced":
+            same_table = [
+                m
+                for m in data_migrations.load_all(p["data_migrations_dir"])
+                if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME
+            ]
+            checkpoint = data_sync.sync(
+                p,
+                migration,
+                p["batch_size"],
+                p["sync_margin_seconds"],
+                p["lock_wait_seconds"],
+                p["new_rows"],
+                same_table,
+            )
+            return {"changed": any(checkpoint[k] > 0 for k in data_sync.SYNC_COUNTS[1:]), "checkpoint": checkpoint}
+        checkpoint = data_migrate.run(
+            p,
+            migration,
+            p["batch_size"],
+            p["max_batches"],
+            p["lock_wait_seconds"],
+            p["batch_pause_seconds"],
+            p["workers"],
+        )
+        return {"changed": checkpoint["batches_this_run"] > 0, "checkpoint": checkpoint}
+    if module.check_mode:
+        return {"changed": True, "msg": f"would remove the rows linked to {migration.NAME}"}
+    dependents = data_migrations.dependents(p["data_migrations_dir"], migration.NAME)
+    result = data_migrate.reverse(p, migration, p["lock_wait_seconds"], dependents)
+    return {"changed": bool(result["rows_removed"] or result["quarantine_removed"]), "reversed": result}
+
+
 def main() -> None:
     module = new_module(
         AnsibleModule,
         import_error=ENGINE_IMPORT_ERROR,
         argument_spec={
-            "data_migration": {"type": "str", "required": True},
+            "data_migration": {"type": "str"},
+            "data_migrations": {"type": "list", "elements": "str"},
             "data_migrations_dir": {"type": "path", "required": True},
             "state": {"type": "str", "choices": ["migrated", "synced", "reversed"], "default": "migrated"},
             "sync_margin_seconds": {"type": "int", "default": 300},
@@ -140,58 +194,23 @@ def main() -> None:
             "workers": {"type": "int", "default": 1},
             "new_rows": {"type": "bool", "default": True},
         },
+        mutually_exclusive=[["data_migration", "data_migrations"]],
+        required_one_of=[["data_migration", "data_migrations"]],
     )
     p = module.params
 
     def action() -> None:
-        migration = data_migrations.load(p["data_migrations_dir"], p["data_migration"])
-        if p["state"] in ("migrated", "synced"):
-            if module.check_mode:
-                plan = data_migrate.dry_run(p, migration)
-                module.exit_json(changed=plan["would"].get("migrated", 0) > 0, dry_run=plan)
-            if p["state"] == "synced":
-                same_table = [
-                    m
-                    for m in data_migrations.load_all(p["data_migrations_dir"])
-                    if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME
-                ]
-                checkpoint = data_sync.sync(
-                    p,
-                    migration,
-                    p["batch_size"],
-                    p["sync_margin_seconds"],
-                    p["lock_wait_seconds"],
-                    p["new_rows"],
-                    same_table,
-                )
-                changed = any(
-                    checkpoint[k] > 0
-                    for k in (
-                        "changes_this_run",
-                        "batches_this_run",
-                        "discrepancies_repaired",
-                        "deleted_rows_removed",
-                        "deleted_rows_quarantine_removed",
-                    )
-                )
-                module.exit_json(changed=changed, checkpoint=checkpoint)
-            checkpoint = data_migrate.run(
-                p,
-                migration,
-                p["batch_size"],
-                p["max_batches"],
-                p["lock_wait_seconds"],
-                p["batch_pause_seconds"],
-                p["workers"],
-            )
-            module.exit_json(changed=checkpoint["batches_this_run"] > 0, checkpoint=checkpoint)
-        if module.check_mode:
-            module.exit_json(changed=True, msg=f"would remove the rows linked to {migration.NAME}")
-        dependents = data_migrations.dependents(p["data_migrations_dir"], migration.NAME)
-        result = data_migrate.reverse(p, migration, p["lock_wait_seconds"], dependents)
-        module.exit_json(changed=bool(result["rows_removed"] or result["quarantine_removed"]), reversed=result)
+        if p["data_migration"] is not None:
+            module.exit_json(**_one(module, p, p["data_migration"]))
+        # Several in one call, in the order given (each after those it depends on; reversed: last first).
+        results = []
+        for name in p["data_migrations"]:
+            one = _one(module, p, name)
+            results.append({"data_migration": name, **one})
+        module.exit_json(changed=any(r["changed"] for r in results), results=results)
 
-    run_guarded(module, action, database=db.describe(p), data_migration=p["data_migration"])
+    name = p["data_migration"] or ", ".join(p["data_migrations"] or [])
+    run_guarded(module, action, database=db.describe(p), data_migration=name)
 
 
 if __name__ == "__main__":

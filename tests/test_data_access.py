@@ -183,3 +183,29 @@ def test_after_the_cutover_records_are_created_in_the_new_design_and_read_back_t
     result = validate.validate(dual_db.params(), [data_migrations.load(DATA_MIGRATIONS, n) for n in names], None, "t")
     assert result["passed"], validate.failures(result)
     assert dual_db.scalar("SELECT count(*) FROM bayview.memorials WHERE submission_id = 'MG-1767225600000'") == 0
+
+
+def test_dual_write_mirrors_a_chapel_service_and_its_details_through_their_own_transforms(dual_db):
+    with dual_db.connect(APP_ROLE) as app:
+        manager = DualWriteManager(app)
+        service = manager.insert(
+            "crouse_chapel.service_applications",
+            {
+                "application_type": "wedding",
+                "service_date": "2027-08-14",
+                "service_time": "15:00",
+                "contact_name": "Sam Ortiz",
+                "contact_phone": "231-555-0101",
+            },
+        )
+        manager.insert(
+            "crouse_chapel.wedding_details",
+            {"application_id": service, "couple_names": " Sam & Alex ", "guest_count": 80},
+        )
+        source, record = BridgeAdapter(app).record("chapel_service", legacy_id=service)
+        assert source == "modern" and record["service_type"] == "wedding" and record["status"] == "pending"
+        assert record["details"]["couple_names"] == "Sam & Alex"  # cleaned as the batches clean it
+        assert record["persons"]["contact"]["last_name"] == "Ortiz"
+        manager.delete("crouse_chapel.service_applications", service)  # legacy cascades to its details
+        assert ModernAdapter(app).find("chapel_service", service) is None  # and so does the new design
+    assert dual_db.scalar("SELECT count(*) FROM events.wedding_details WHERE couple_names = 'Sam & Alex'") == 0

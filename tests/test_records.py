@@ -11,7 +11,7 @@ import sys
 import pytest
 from ansible.module_utils.bayview import data_migrate, data_migrations, data_sync, migrate, validate
 from ansible.module_utils.bayview.errors import RunbookError
-from conftest import MIGRATIONS, ROOT, wait_until_blocked_by
+from conftest import MIGRATIONS, ROOT, _template, drop_database, new_database, wait_until_blocked_by
 
 DATA = ROOT / "migrations" / "data"
 ALL = data_migrations.names(DATA)
@@ -302,3 +302,22 @@ def test_sigkill_in_the_middle_of_a_detail_batch_resumes_with_exact_counts(phase
         )
         == 0
     )
+
+
+def test_an_environment_without_prepayments_completes_that_migration_with_nothing_to_do(cluster):
+    db = new_database(cluster, _template(cluster, "minimal"))  # no bayview.prepayments, one person per memorial
+    try:
+        migrate.run(db.params(), MIGRATIONS, None, 2, "test", "r", check_mode=False)
+        results = run_all(db)
+        assert all(r["status"] == "completed" for r in results.values())
+        assert results["0022_prepayments"]["legacy_table"] == "not in this environment"
+        assert results["0022_prepayments"]["legacy_total"] == 0
+        assert data_migrate.dry_run(db.params(), load("0023_prepayment_persons"))["would"] == {}
+        synced = data_sync.sync(db.params(), load("0022_prepayments"), margin_seconds=0)
+        assert synced["changes_this_run"] == 0 and synced["legacy_table"] == "not in this environment"
+        result = validate.validate(db.params(), [load(n) for n in ALL], None, "test")
+        assert result["passed"], validate.failures(result)
+        absent = next(c for c in result["checks"] if c["check"] == "0022_prepayments: counts")
+        assert absent["summary"] == "bayview.prepayments is not in this environment: nothing to migrate"
+    finally:
+        drop_database(db)
