@@ -91,13 +91,7 @@ class LegacyAdapter:
     def _names(self, table: str, values: dict) -> tuple[sql.Composable, sql.Identifier, list[sql.Identifier]]:
         migration = self.migration(table)
         schema, name = table.split(".")
-        known = {
-            r[0]
-            for r in self.conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
-                [schema, name],
-            )
-        }
+        known = data_migrate.legacy_columns(self.conn, table)  # looked up once per connection
         unknown = sorted(set(values) - known)
         if unknown:
             raise RunbookError(

@@ -99,7 +99,7 @@ TEMPLATE = """<!DOCTYPE html>
 <td class="num">{{ '{:,}'.format(m.rows_read) }}</td><td class="num">{{ '{:,}'.format(m.migrated) }}</td>
 <td class="num">{{ '{:,}'.format(m.quarantined) }}</td><td class="num">{{ '{:,}'.format(m.excluded) }}</td>
 <td>{{ 'yes' if m.migrated + m.quarantined + m.excluded == m.candidates else 'NO' }}
- ({{ '{:,}'.format(m.candidates) }} persons found)</td></tr>
+ ({{ '{:,}'.format(m.candidates) }} candidates found)</td></tr>
 {% endfor %}
 </table>
 <p>Open dual-write discrepancies: {{ state_after.open_discrepancies | default(0) }};
