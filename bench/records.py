@@ -52,6 +52,7 @@ def plain_insert(conn, migration) -> tuple[float, int]:
         started = time.perf_counter()
         written = conn.execute(statement, params).fetchone()[0]
         seconds = time.perf_counter() - started
+    conn.execute("SET lock_timeout = '30s'")  # autovacuum may be analysing the fresh rows: it yields after 1s
     with conn.transaction():
         conn.execute(data_migration_sql.statement(data_migration_sql.REVERSE, sql.SQL(""), migration), [migration.NAME])
     conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(target.table)))
