@@ -69,7 +69,7 @@ def run() -> bool:
         migrations = data_migrations.load_all(DATA_MIGRATIONS)
         conn = db.connect(params)
         conn.autocommit = True
-        migrated_seconds = 0.0
+        migrated_seconds, all_completed = 0.0, True
         for migration in migrations:
             rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(migration.LEGACY_TABLE))).fetchone()[
                 0
@@ -83,13 +83,15 @@ def run() -> bool:
             print(
                 f"{migration.NAME}: {rows} rows in {seconds:.1f}s ({result['status']}, {result['migrated']} migrated)"
             )
-            ok &= completed
+            all_completed &= completed
             if baseline:
                 plain_seconds, written = baseline
                 ratio = (result["migrated"] / seconds) / (written / plain_seconds) if written else 0.0
                 ok &= report_at_least(f"{migration.NAME} throughput", ratio, 0.9, "batched / one INSERT ... SELECT")
         conn.close()
-        print(f"whole record: {len(migrations)} data migrations {'all completed' if ok else 'NOT all completed'}")
+        verdict = "all completed" if all_completed else "NOT all completed"
+        print(f"whole record: {len(migrations)} data migrations {verdict}")
+        ok &= all_completed
 
         started = time.perf_counter()
         result = validate.validate(params, migrations, None, "bench")
