@@ -1,7 +1,8 @@
 """The whole record on one million memorials and half a million chapel applications with their
 details, against baselines measured in the same run:
 1. each data migration of a legacy table with 100k rows or more reaches >= 0.9x the throughput of
-   one plain INSERT ... SELECT of the same transform (its candidates, its target, its links);
+   one plain INSERT ... SELECT of the same transform (its candidates, its target rows, their links
+   and its quarantine), each side timed twice and the best of each compared;
 2. every data migration completes (the whole record);
 3. full validation of everything takes <= 1x the migrations;
 4. the runbook process stays under 150 MB of resident memory (its peak, from the kernel).
@@ -31,34 +32,65 @@ BATCH_SIZE = 5_000
 LARGE = 100_000
 RSS_LIMIT_MB = 150
 
-# One plain statement: every migrated candidate of the whole table, its target rows and links.
+# One plain statement of the same transform over the whole table: every candidate classified,
+# the migrated ones written with their links, the quarantined ones kept with the reason and the row.
 PLAIN = (
     "WITH "
     + data_migration_sql.CLASSIFIED
     + """,
 numbered AS (SELECT cls.*, nextval({sequence}) AS target_id FROM cls WHERE outcome = 'migrated'),
-{write}
+{write},"""
+    + data_migration_sql.QUARANTINE
+    + """
 SELECT (SELECT count(*) FROM written)"""
 )
+# The machine's noise (checkpoints, autovacuum) moves one timing by 15%: each side is timed
+# ATTEMPTS times, alternating, and the best of each is compared.
+ATTEMPTS = 2
 
 
-def plain_insert(conn, migration) -> tuple[float, int]:
-    """The baseline: one INSERT ... SELECT of the same transform, timed, then removed again."""
+def _remove(conn, params, migration) -> None:
+    """Undo a timed attempt: its rows, links and quarantine, then a clean table for the next one."""
+    conn.execute("SET lock_timeout = '30s'")  # autovacuum may be analysing the fresh rows: it yields after 1s
+    data_migrate.reverse(params, migration, lock_wait_seconds=30)
     target = data_migration_sql.Target(migration)
+    for table in filter(None, (target.table, target.link_table)):
+        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(table)))
+
+
+def plain_insert(conn, params, migration) -> tuple[float, int]:
+    """The baseline: one INSERT ... SELECT of the same transform, timed, then removed again."""
     statement = data_migration_sql.statement(PLAIN, data_migrate.candidates_sql_for(conn, migration), migration)
-    params = {"lo": 0, "hi": 2**31 - 1, "ids": None, "name": migration.NAME, "legacy_table": migration.LEGACY_TABLE}
+    query_params = {"lo": 0, "hi": 2**31 - 1, "ids": None, "name": migration.NAME}
+    query_params["legacy_table"] = migration.LEGACY_TABLE
     with conn.transaction():
         conn.execute(data_migration_sql.BATCH_PLANNER_SETTING)
         started = time.perf_counter()
-        written = conn.execute(statement, params).fetchone()[0]
+        written = conn.execute(statement, query_params).fetchone()[0]
         seconds = time.perf_counter() - started
-    conn.execute("SET lock_timeout = '30s'")  # autovacuum may be analysing the fresh rows: it yields after 1s
-    with conn.transaction():
-        conn.execute(data_migration_sql.statement(data_migration_sql.REVERSE, sql.SQL(""), migration), [migration.NAME])
-    conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(target.table)))
-    if target.link_table:
-        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(target.link_table)))
+    _remove(conn, params, migration)
     return seconds, written
+
+
+def batched(params, migration) -> tuple[float, dict]:
+    started = time.perf_counter()
+    result = data_migrate.run(params, migration, batch_size=BATCH_SIZE)
+    return time.perf_counter() - started, result
+
+
+def throughput(conn, params, migration) -> tuple[float, dict, float]:
+    """(best batched seconds, its result, the batched / plain throughput ratio); the migration is
+    left completed, as the next migrations need it."""
+    plain_best = batched_best = float("inf")
+    for attempt in range(ATTEMPTS):
+        plain_seconds, written = plain_insert(conn, params, migration)
+        plain_best = min(plain_best, plain_seconds)
+        seconds, result = batched(params, migration)
+        batched_best = min(batched_best, seconds)
+        if attempt < ATTEMPTS - 1:
+            _remove(conn, params, migration)
+    ratio = (result["migrated"] / batched_best) / (written / plain_best) if written else 0.0
+    return batched_best, result, ratio
 
 
 def run() -> bool:
@@ -74,20 +106,20 @@ def run() -> bool:
             rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(migration.LEGACY_TABLE))).fetchone()[
                 0
             ]
-            baseline = plain_insert(conn, migration) if rows >= LARGE else None
-            started = time.perf_counter()
-            result = data_migrate.run(params, migration, batch_size=BATCH_SIZE)
-            seconds = time.perf_counter() - started
+            if rows >= LARGE:
+                seconds, result, ratio = throughput(conn, params, migration)
+            else:
+                (seconds, result), ratio = batched(params, migration), None
             migrated_seconds += seconds
             completed = result["status"] == "completed" and result["rows_read"] == rows
             print(
                 f"{migration.NAME}: {rows} rows in {seconds:.1f}s ({result['status']}, {result['migrated']} migrated)"
             )
             all_completed &= completed
-            if baseline:
-                plain_seconds, written = baseline
-                ratio = (result["migrated"] / seconds) / (written / plain_seconds) if written else 0.0
-                ok &= report_at_least(f"{migration.NAME} throughput", ratio, 0.9, "batched / one INSERT ... SELECT")
+            if ratio is not None:
+                ok &= report_at_least(
+                    f"{migration.NAME} throughput", ratio, 0.9, f"batched / one INSERT ... SELECT, best of {ATTEMPTS}"
+                )
         conn.close()
         verdict = "all completed" if all_completed else "NOT all completed"
         print(f"whole record: {len(migrations)} data migrations {verdict}")

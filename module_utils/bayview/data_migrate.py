@@ -394,11 +394,8 @@ def require_dependencies(conn, migration: ModuleType, sample: bool = False) -> N
     need the service). A sample (Phase 2's trial) needs them only started: its rows whose parent
     is not in the sample are quarantined for the length of the trial, which is reversed."""
     ready = ("running", "completed") if sample else ("completed",)
-    waiting = [
-        f"{name} ({status(conn, name)['status']})"
-        for name in migration.DEPENDS_ON
-        if status(conn, name)["status"] not in ready
-    ]
+    states = {name: status(conn, name)["status"] for name in migration.DEPENDS_ON}
+    waiting = [f"{name} ({state})" for name, state in states.items() if state not in ready]
     if waiting:
         raise RunbookError(
             f"Data migration {migration.NAME} depends on {', '.join(waiting)}, which has not "
@@ -409,11 +406,8 @@ def require_dependencies(conn, migration: ModuleType, sample: bool = False) -> N
 
 def require_no_dependents(conn, migration: ModuleType, dependents: list[str]) -> None:
     """Refuse to reverse a migration while one that depends on it still holds rows."""
-    holding = [
-        f"{name} ({status(conn, name)['status']})"
-        for name in dependents
-        if status(conn, name)["status"] in ("running", "completed")
-    ]
+    states = {name: status(conn, name)["status"] for name in dependents}
+    holding = [f"{name} ({state})" for name, state in states.items() if state in ("running", "completed")]
     if holding:
         raise RunbookError(
             f"Data migration {migration.NAME} cannot be reversed while {', '.join(holding)} depends on it: "
