@@ -174,6 +174,12 @@ def plan(args: argparse.Namespace) -> tuple[str, dict]:
         return "playbooks/restore.yml", extra
     if args.command == "coverage":
         return "playbooks/coverage.yml", extra
+    if args.command == "notion-sync":
+        if args.export:
+            extra["notion_export"] = str(Path(args.export).resolve())
+        else:
+            extra["notion_source"] = "api"
+        return "playbooks/notion_sync.yml", extra
     return "playbooks/status.yml", extra
 
 
@@ -239,6 +245,8 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         print_status(progress.results, out)
     if args.command == "coverage":
         print_coverage(progress.results, out)
+    if args.command == "notion-sync":
+        print_notion(progress.results, out)
     rc = result.rc if isinstance(result.rc, int) else 1
     if result.status != "successful" and rc == 0:
         rc = 1  # timeout or cancel
@@ -315,6 +323,23 @@ def print_coverage(results: dict[str, dict], out) -> None:
         print(f"  unmapped: {column}", file=out)
 
 
+def print_notion(results: dict[str, dict], out) -> None:
+    notion = results.get("Read Notion, stage it raw, reconcile it with the legacy rows", {}).get("notion")
+    if not notion:
+        return
+    if "report" not in notion:  # check mode
+        print(f"Would read: {notion.get('would_read')}", file=out)
+        return
+    staged = notion["staged"]
+    print(
+        f"Read {notion['pages_read']} pages: {staged['new']} new, {staged['changed']} changed, "
+        f"{staged['unchanged']} unchanged",
+        file=out,
+    )
+    for line in notion["report"]["summary"]:
+        print(line, file=out)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bayview-runbook", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -347,6 +372,8 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("--confirm", metavar="DB", help="the live database's name, to make the restore live")
     commands.add_parser("status", parents=[common], help="ledger, gates, dual-write, restore points, sessions")
     commands.add_parser("coverage", parents=[common], help="which legacy columns the data migrations carry")
+    notion = commands.add_parser("notion-sync", parents=[common], help="read Notion, stage it raw, reconcile it")
+    notion.add_argument("--export", metavar="PATH", help="a Notion export (zip, folder or csv); else the live API")
     return top
 
 

@@ -42,7 +42,7 @@ WRITER_OPS_PER_SECOND = 50
 
 def _empty_target(conn) -> None:
     conn.execute("SET lock_timeout = '30s'")  # autovacuum may be analysing the fresh rows: it yields after 1s
-    conn.execute("TRUNCATE core.persons, core.person_legacy_links, migration.quarantine")
+    conn.execute("TRUNCATE core.persons, core.person_legacy_links, core.record_person_links, migration.quarantine")
     conn.execute("DELETE FROM migration.data_migration_checkpoints")
     conn.execute("VACUUM ANALYZE core.persons")
 

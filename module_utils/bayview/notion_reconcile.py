@@ -1,0 +1,256 @@
+"""Reconciliation: each staged page that is new or changed gets its outcome, set-based.
+
+Matching, in this order (docs/notion.md), the first rule that finds a legacy row decides:
+  notion_id    the legacy row whose notion_id is the page's id;
+  database_id  the page's "Database ID": a bayview.memorials.id for an immediate memorial
+               application, a bayview.prepayments.id for a future one (the two id sequences
+               collide; without a prepayments table a future page matches nothing by it), a
+               crouse_chapel.service_applications.id for a chapel page;
+  title        the memorial's submission_id (MG-...), or the chapel application's serial.
+A page matched by an id whose title names another record is a conflict: quarantined, naming
+both. A page with a value that cannot be read is quarantined with the value. Every other page
+matched nothing: it is a Notion-only record, created in the new design by the data migrations
+0024 and 0025 (outcome `created`). A memorial page submitted again by the same contact for the
+same deceased within an hour of another gets duplicate_of (its probable original); both stay.
+
+Where a matched page and its legacy row disagree, each difference is recorded with both values
+and the side that wins by the field's rule (FIELD_RULES). The records of the new design keep the
+legacy values for now: the winner is recorded, not yet applied (docs/notion.md).
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.bayview.data_migrate import legacy_columns
+
+# A retried submission: same contact and deceased, another MG- id, at most this long after.
+RETRY_WINDOW_MS = 60 * 60 * 1000
+
+# Per compared field: (the staged value, the legacy value, the rule). 'last_edited': the side
+# edited last wins (Notion's last_edited_time against the legacy row's updated_at); without a
+# Notion edit time (an export) the legacy row wins. Staff edit these in Notion since the forms
+# moved there, which never reached PostgreSQL.
+FIELD_RULES = {
+    "memorial_garden": {
+        "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
+        "fee": ("v.fee::text", "l.fee_amount::numeric(10,2)::text", "last_edited"),
+        "contact_email": ("v.contact_email", "nullif(btrim(l.contact_email), '')", "last_edited"),
+        "contact_phone": ("v.contact_phone", "nullif(btrim(l.contact_phone), '')", "last_edited"),
+        "celebrant": ("v.celebrant", "nullif(btrim(l.celebrant_requested), '')", "last_edited"),
+    },
+    "chapel": {
+        "status": ("v.status", "lower(l.status)", "last_edited"),
+        "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
+        "service_time": ("v.service_time::text", "l.service_time::text", "last_edited"),
+        "approved_by": ("v.approved_by", "nullif(btrim(l.approved_by), '')", "last_edited"),
+        "contact_email": ("v.contact_email", "nullif(btrim(l.contact_email), '')", "last_edited"),
+    },
+}
+
+# The legacy table a matched page's fields are compared with (a future memorial page matched to a
+# prepayment has no field in common with it).
+COMPARED_WITH = {"memorial_garden": "bayview.memorials", "chapel": "crouse_chapel.service_applications"}
+VALUES_VIEW = {"memorial_garden": "migration.notion_memorial_values", "chapel": "migration.notion_chapel_values"}
+
+
+def _has(conn, table: str, column: str) -> bool:
+    return column in legacy_columns(conn, table)
+
+
+def _matches(conn, database: str) -> list[str]:
+    """SELECT page id, rank, rule, legacy table, legacy id, the legacy row's own title (or NULL):
+    one per rule that finds a row, for the pages waiting (alias v)."""
+    found = []
+    if database == "memorial_garden":
+        tables = [("bayview.memorials", "immediate", "l.submission_id")]
+        if legacy_columns(conn, "bayview.prepayments"):
+            tables.append(("bayview.prepayments", "future", "NULL::text"))
+        for table, kind, own_title in tables:
+            if _has(conn, table, "notion_id"):
+                found.append(
+                    f"SELECT v.id, 1, 'notion_id', '{table}', l.id::bigint, {own_title} FROM waiting v JOIN {table} l "
+                    "ON lower(replace(l.notion_id, '-', '')) = lower(replace(v.page_id, '-', ''))"
+                )
+            found.append(
+                f"SELECT v.id, 2, 'database_id', '{table}', l.id::bigint, {own_title} FROM waiting v JOIN {table} l "
+                f"ON l.id = v.database_id AND v.application_type = '{kind}'"
+            )
+        found.append(
+            "SELECT v.id, 3, 'title', 'bayview.memorials', l.id::bigint, l.submission_id FROM waiting v "
+            "JOIN bayview.memorials l ON l.submission_id = v.title"
+        )
+    else:
+        table = "crouse_chapel.service_applications"
+        if _has(conn, table, "notion_id"):
+            found.append(
+                f"SELECT v.id, 1, 'notion_id', '{table}', l.id::bigint, l.id::text FROM waiting v JOIN {table} l "
+                "ON lower(replace(l.notion_id, '-', '')) = lower(replace(v.page_id, '-', ''))"
+            )
+        found.append(
+            f"SELECT v.id, 2, 'database_id', '{table}', l.id::bigint, l.id::text FROM waiting v JOIN {table} l "
+            "ON l.id = v.database_id"
+        )
+        found.append(
+            f"SELECT v.id, 3, 'title', '{table}', l.id::bigint, l.id::text FROM waiting v JOIN {table} l "
+            "ON v.title ~ '^\\d{1,9}$' AND l.id = v.title::integer"
+        )
+    return found
+
+
+def _comparable_title(database: str) -> str:
+    """True where the page's title can be compared with a legacy row's (an MG- id, a serial)."""
+    return "v.title ~ '^MG-'" if database == "memorial_garden" else "v.title ~ '^\\d{1,9}$'"
+
+
+def _reconcile_sql(conn, database: str) -> str:
+    matches = "\nUNION ALL\n".join(_matches(conn, database))
+    return f"""
+WITH waiting AS MATERIALIZED (
+    SELECT v.* FROM {VALUES_VIEW[database]} v JOIN migration.notion_pages p ON p.id = v.id WHERE p.reconciled_at IS NULL
+),
+found (id, rank, rule, legacy_table, legacy_id, legacy_title) AS ({matches}),
+first AS (SELECT DISTINCT ON (id) * FROM found ORDER BY id, rank, legacy_id),
+decided AS (
+    SELECT v.id, f.rule, f.legacy_table, f.legacy_id,
+           CASE WHEN f.rule IN ('notion_id', 'database_id') AND f.legacy_title IS NOT NULL
+                 AND {_comparable_title(database)} AND f.legacy_title <> v.title
+                THEN 'conflict: the page''s ' || CASE f.rule WHEN 'notion_id' THEN 'id' ELSE 'Database ID' END
+                     || ' matches ' || f.legacy_table || ' ' || f.legacy_id || ' (' || f.legacy_title
+                     || '), but its title is ' || v.title END AS conflict,
+           v.problem
+      FROM waiting v LEFT JOIN first f ON f.id = v.id
+)
+UPDATE migration.notion_pages p
+   SET reconciled_at = now(),
+       outcome = CASE WHEN d.conflict IS NOT NULL OR d.problem IS NOT NULL THEN 'quarantined'
+                      WHEN d.rule IS NOT NULL THEN 'matched' ELSE 'created' END,
+       match_rule = d.rule, legacy_table = d.legacy_table, legacy_id = d.legacy_id,
+       reason = coalesce(d.conflict, d.problem)
+  FROM decided d
+ WHERE p.id = d.id
+RETURNING p.id, p.outcome, p.match_rule
+"""
+
+
+DUPLICATES = """
+WITH pages AS (
+    SELECT v.id, v.title, substring(v.title FROM '^MG-(\\d{10,15})$')::bigint AS ms,
+           lower(coalesce(v.contact_email, v.contact_name)) AS contact, lower(v.deceased_name) AS deceased
+      FROM migration.notion_memorial_values v
+),
+chained AS (
+    SELECT id, title, ms, lag(title) OVER w AS previous_title, lag(ms) OVER w AS previous_ms
+      FROM pages WHERE ms IS NOT NULL AND contact IS NOT NULL AND deceased IS NOT NULL
+    WINDOW w AS (PARTITION BY contact, deceased ORDER BY ms)
+)
+UPDATE migration.notion_pages p
+   SET duplicate_of = CASE WHEN c.ms - c.previous_ms <= %(window)s THEN c.previous_title END
+  FROM chained c
+ WHERE p.id = c.id
+   AND p.duplicate_of IS DISTINCT FROM CASE WHEN c.ms - c.previous_ms <= %(window)s THEN c.previous_title END
+RETURNING p.id
+"""
+
+
+def _differences_sql(database: str, legacy_table: str) -> str:
+    rules = FIELD_RULES[database]
+    rows = ",\n               ".join(
+        f"('{field}', ({notion})::text, ({legacy})::text, '{rule}')" for field, (notion, legacy, rule) in rules.items()
+    )
+    return f"""
+INSERT INTO migration.notion_differences (notion_page_id, field, notion_value, legacy_value, winner, rule)
+SELECT v.id, c.field, c.notion_value, c.legacy_value,
+       CASE WHEN v.last_edited_time IS NOT NULL AND v.last_edited_time > l.updated_at THEN 'notion' ELSE 'legacy' END,
+       CASE WHEN v.last_edited_time IS NULL THEN 'edited last; an export gives no edit time: legacy'
+            ELSE 'edited last' END
+  FROM {VALUES_VIEW[database]} v
+  JOIN migration.notion_pages p ON p.id = v.id
+  JOIN {legacy_table} l ON l.id = p.legacy_id
+ CROSS JOIN LATERAL (VALUES {rows}) AS c (field, notion_value, legacy_value, rule)
+ WHERE p.outcome = 'matched' AND p.legacy_table = '{legacy_table}' AND p.id = ANY(%s)
+   AND c.notion_value IS DISTINCT FROM c.legacy_value
+"""
+
+
+def reconcile(conn) -> dict:
+    """Reconcile every staged page waiting (new or re-staged), in one transaction: counts per
+    database, outcome and rule, duplicates flagged, differences recorded."""
+    counts: dict = {}
+    with conn.transaction():
+        for database in ("memorial_garden", "chapel"):
+            decided = conn.execute(_reconcile_sql(conn, database)).fetchall()
+            ids = [row[0] for row in decided]
+            for _id, outcome, rule in decided:
+                key = f"{database} {outcome}" + (f" by {rule}" if rule else "")
+                counts[key] = counts.get(key, 0) + 1
+            if ids:
+                conn.execute("DELETE FROM migration.notion_differences WHERE notion_page_id = ANY(%s)", [ids])
+                conn.execute(_differences_sql(database, COMPARED_WITH[database]), [ids])
+        duplicates = conn.execute(DUPLICATES, {"window": RETRY_WINDOW_MS}).rowcount
+    return {"reconciled": counts, "duplicates_flagged": duplicates}
+
+
+REPORT = """
+SELECT notion_database, outcome, coalesce(match_rule, '-'), count(*), count(duplicate_of)
+  FROM migration.notion_pages WHERE outcome IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+
+def report(conn, limit: int = 20) -> dict:
+    """The reconciliation report: counts per database, outcome and rule; the quarantined pages with
+    their reasons, the probable duplicates and the differences (the first `limit` of each)."""
+    by_rule = [
+        {"database": d, "outcome": o, "rule": r, "pages": n, "probable_duplicates": dup}
+        for d, o, r, n, dup in conn.execute(REPORT)
+    ]
+    quarantined = [
+        {"database": d, "title": t, "reason": reason}
+        for d, t, reason in conn.execute(
+            "SELECT notion_database, title, reason FROM migration.notion_pages WHERE outcome = 'quarantined' "
+            "ORDER BY id LIMIT %s",
+            [limit],
+        )
+    ]
+    duplicates = [
+        {"database": d, "title": t, "duplicate_of": of}
+        for d, t, of in conn.execute(
+            "SELECT notion_database, title, duplicate_of FROM migration.notion_pages WHERE duplicate_of IS NOT NULL "
+            "ORDER BY id LIMIT %s",
+            [limit],
+        )
+    ]
+    differences = [
+        {"title": t, "field": f, "notion": n, "legacy": lv, "winner": w, "rule": r}
+        for t, f, n, lv, w, r in conn.execute(
+            "SELECT p.title, d.field, d.notion_value, d.legacy_value, d.winner, d.rule "
+            "FROM migration.notion_differences d JOIN migration.notion_pages p ON p.id = d.notion_page_id "
+            "ORDER BY d.id LIMIT %s",
+            [limit],
+        )
+    ]
+    totals = conn.execute(
+        "SELECT (SELECT count(*) FROM migration.notion_pages), (SELECT count(*) FROM migration.notion_differences), "
+        "(SELECT count(*) FROM migration.notion_pages WHERE outcome = 'quarantined'), "
+        "(SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL)"
+    ).fetchone()
+    summary = [
+        f"{r['database']} {r['outcome']}"
+        + (f" by {r['rule']}" if r["rule"] != "-" else "")
+        + f": {r['pages']}"
+        + (f" ({r['probable_duplicates']} probable duplicates)" if r["probable_duplicates"] else "")
+        for r in by_rule
+    ]
+    summary.append(
+        f"Total: {totals[0]} staged pages, {totals[2]} quarantined, {totals[3]} probable duplicates, "
+        f"{totals[1]} differences with the legacy rows"
+    )
+    return {
+        "summary": summary,
+        "pages": totals[0],
+        "differences": totals[1],
+        "quarantined": totals[2],
+        "probable_duplicates": totals[3],
+        "by_rule": by_rule,
+        "quarantined_pages": quarantined,
+        "duplicate_pages": duplicates,
+        "differences_listed": differences,
+    }

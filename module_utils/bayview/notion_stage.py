@@ -1,0 +1,104 @@
+"""Staging: every page read from Notion lands unchanged in migration.notion_pages.
+
+A staged page is identified across reads, API or export, by its database and its title (the
+form's submission id: `MG-<ms>`, the chapel's serial or `CHAPEL-<ms>`), so that a page first staged
+from an export and later read from the API is one staged row. Two distinct pages of one title keep
+two rows: the second is keyed '<title> #<page id>' (API) or '<title> #2' (a second row in one
+export file). Re-reading a page that did not change writes nothing; a page whose properties
+changed is re-staged and waits for the reconciliation again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from ansible.module_utils.bayview.notion_read import NotionPage
+from psycopg.types.json import Jsonb
+
+# Notion rounds last_edited_time to the minute: an incremental read starts this much before the
+# newest staged edit, and what it reads again changes nothing.
+OVERLAP = timedelta(minutes=10)
+
+STAGE = """
+INSERT INTO migration.notion_pages AS p
+       (notion_database, page_key, source, page_id, title, last_edited_time, properties)
+SELECT notion_database, page_key, source, page_id, title, last_edited_time, properties FROM pg_temp.notion_incoming
+    ON CONFLICT ON CONSTRAINT notion_pages_one_per_record DO UPDATE
+   SET source = EXCLUDED.source, page_id = coalesce(EXCLUDED.page_id, p.page_id), title = EXCLUDED.title,
+       last_edited_time = coalesce(EXCLUDED.last_edited_time, p.last_edited_time), properties = EXCLUDED.properties,
+       staged_at = now(), reconciled_at = NULL, outcome = NULL, match_rule = NULL, legacy_table = NULL,
+       legacy_id = NULL, duplicate_of = NULL, reason = NULL
+ WHERE p.properties IS DISTINCT FROM EXCLUDED.properties
+RETURNING (xmax = 0)
+"""
+
+
+def since(conn, data_sources: dict[str, str]) -> dict[str, str | None]:
+    """Where an incremental API read of each database starts: the newest staged edit of its data
+    source, less the overlap; None (everything) for a data source never read."""
+    found = {}
+    for database, source in data_sources.items():
+        newest = conn.execute(
+            "SELECT max(last_edited_time) FROM migration.notion_pages WHERE source = %s", [source]
+        ).fetchone()[0]
+        found[database] = (newest - OVERLAP).isoformat() if newest else None
+    return found
+
+
+def _keys(conn, pages: list[NotionPage]) -> list[str]:
+    """The page_key of each page (see the module's docstring)."""
+    titles = sorted({p.title for p in pages if p.title})
+    staged = {}
+    if titles:
+        for database, key, page_id in conn.execute(
+            "SELECT notion_database, page_key, page_id FROM migration.notion_pages WHERE page_key = ANY(%s)", [titles]
+        ):
+            staged[(database, key)] = page_id
+    seen: Counter = Counter()
+    keys = []
+    for page in pages:
+        base = page.title.strip() or "(no title)"
+        if page.page_id:
+            holder = staged.get((page.notion_database, base))
+            taken = (holder is not None and holder != page.page_id) or seen[(page.notion_database, base)]
+            key = f"{base} #{page.page_id}" if taken or not page.title.strip() else base
+        else:
+            occurrence = seen[(page.notion_database, page.source, base)] + 1
+            seen[(page.notion_database, page.source, base)] = occurrence
+            key = base if occurrence == 1 else f"{base} #{occurrence}"
+        seen[(page.notion_database, base)] += 1
+        keys.append(key)
+    return keys
+
+
+def stage(conn, pages: list[NotionPage]) -> dict[str, int]:
+    """Stage one response's pages (or one export file's rows) in one transaction: counts of new,
+    changed and unchanged pages."""
+    if not pages:
+        return {"new": 0, "changed": 0, "unchanged": 0}
+    with conn.transaction():
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS notion_incoming (notion_database text, page_key text, source text, "
+            "page_id text, title text, last_edited_time timestamptz, properties jsonb) ON COMMIT DELETE ROWS"
+        )
+        keys = _keys(conn, pages)  # before the COPY: no other statement runs while it does
+        with conn.cursor().copy(
+            "COPY pg_temp.notion_incoming (notion_database, page_key, source, page_id, title, last_edited_time, "
+            "properties) FROM STDIN"
+        ) as copy:
+            for page, key in zip(pages, keys, strict=True):
+                copy.write_row(
+                    (
+                        page.notion_database,
+                        key,
+                        page.source,
+                        page.page_id,
+                        page.title,
+                        page.last_edited_time,
+                        Jsonb(page.properties),
+                    )
+                )
+        inserted = [row[0] for row in conn.execute(STAGE).fetchall()]
+    new = sum(inserted)
+    return {"new": new, "changed": len(inserted) - new, "unchanged": len(pages) - len(inserted)}

@@ -1,0 +1,12 @@
+DROP VIEW migration.notion_chapel_values;
+DROP VIEW migration.notion_memorial_values;
+DROP FUNCTION migration.notion_bool(text);
+DROP FUNCTION migration.notion_option(text);
+DROP FUNCTION migration.notion_money(text);
+DROP FUNCTION migration.notion_timestamp(text);
+DROP FUNCTION migration.notion_time(text);
+DROP FUNCTION migration.notion_date(text);
+DROP FUNCTION migration.notion_text(jsonb, text);
+DROP FUNCTION migration.notion_value(jsonb, text);
+DROP TABLE migration.notion_differences;
+DROP TABLE migration.notion_pages;

@@ -1,0 +1,280 @@
+-- phase: 2
+-- description: Notion, the system of record since December 2025: its pages staged raw, their reconciliation with the legacy rows, and the values read from them.
+-- Nothing here reads or writes the legacy schemas; the reconciliation (module_utils/bayview/notion_reconcile.py)
+-- reads them. docs/notion.md has the rules.
+
+-- Every page read from the API or row read from an export, exactly as read: `properties` holds the
+-- API's property objects or the export's display strings, nothing parsed away.
+CREATE TABLE migration.notion_pages (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    notion_database  text NOT NULL CHECK (notion_database IN ('memorial_garden', 'chapel')),
+    -- what identifies the record across reads, API or export: its title (the form's submission id),
+    -- with ' #2', ' #3' for a second and third page of the same title in one read
+    page_key         text NOT NULL,
+    source           text NOT NULL,   -- the data source id, or the export file it was read from
+    page_id          text,            -- the page id, where the source gives it (the API)
+    title            text,
+    last_edited_time timestamptz,     -- where the source gives it
+    properties       jsonb NOT NULL,
+    staged_at        timestamptz NOT NULL DEFAULT now(),
+    reconciled_at    timestamptz,     -- NULL: staged or re-staged, not reconciled yet
+    outcome          text CHECK (outcome IN ('matched', 'created', 'quarantined')),
+    match_rule       text CHECK (match_rule IN ('notion_id', 'database_id', 'title')),
+    legacy_table     text,
+    legacy_id        bigint,
+    duplicate_of     text,            -- the title of the probable original of a retried submission
+    reason           text,            -- why it is quarantined
+    CONSTRAINT notion_pages_one_per_record UNIQUE (notion_database, page_key),
+    CONSTRAINT notion_pages_outcome_when_reconciled CHECK ((reconciled_at IS NULL) = (outcome IS NULL))
+);
+CREATE INDEX notion_pages_source_edited_idx ON migration.notion_pages (source, last_edited_time);
+CREATE INDEX notion_pages_staged_at_idx ON migration.notion_pages (staged_at);
+COMMENT ON TABLE migration.notion_pages IS
+    'Notion pages (API) and exported rows, staged raw, with the outcome of their reconciliation with the legacy rows';
+
+-- Where a page and the legacy row it matched disagree: both values, the side that wins and the rule.
+CREATE TABLE migration.notion_differences (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    notion_page_id bigint NOT NULL REFERENCES migration.notion_pages (id) ON DELETE CASCADE,
+    field          text NOT NULL,
+    notion_value   text,
+    legacy_value   text,
+    winner         text NOT NULL CHECK (winner IN ('notion', 'legacy')),
+    rule           text NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT notion_differences_one_per_field UNIQUE (notion_page_id, field)
+);
+
+-- A property's value as text, whether staged from the API (a property object) or an export (a
+-- display string): a title or rich text as its plain text, a select or status as its option name, a
+-- multi-select as 'A, B', a checkbox as Yes/No, a date as its start.
+CREATE FUNCTION migration.notion_value(properties jsonb, name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE jsonb_typeof(properties -> name)
+    WHEN 'string' THEN properties ->> name
+    WHEN 'object' THEN
+        CASE properties -> name ->> 'type'
+            WHEN 'title' THEN (SELECT string_agg(t ->> 'plain_text', '') FROM jsonb_array_elements(properties -> name -> 'title') t)
+            WHEN 'rich_text' THEN (SELECT string_agg(t ->> 'plain_text', '') FROM jsonb_array_elements(properties -> name -> 'rich_text') t)
+            WHEN 'select' THEN properties -> name -> 'select' ->> 'name'
+            WHEN 'status' THEN properties -> name -> 'status' ->> 'name'
+            WHEN 'multi_select' THEN (SELECT string_agg(o ->> 'name', ', ') FROM jsonb_array_elements(properties -> name -> 'multi_select') o)
+            WHEN 'date' THEN properties -> name -> 'date' ->> 'start'
+            WHEN 'checkbox' THEN CASE WHEN (properties -> name ->> 'checkbox')::boolean THEN 'Yes' ELSE 'No' END
+            WHEN 'number' THEN properties -> name ->> 'number'
+            WHEN 'email' THEN properties -> name ->> 'email'
+            WHEN 'phone_number' THEN properties -> name ->> 'phone_number'
+            WHEN 'url' THEN properties -> name ->> 'url'
+            WHEN 'created_time' THEN properties -> name ->> 'created_time'
+            WHEN 'last_edited_time' THEN properties -> name ->> 'last_edited_time'
+        END
+END
+$$;
+
+-- The same value cleaned: trimmed, NULL when empty or a placeholder ('Not provided', 'N/A', ...).
+CREATE FUNCTION migration.notion_text(properties jsonb, name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN lower(v) IN ('', 'not provided', 'n/a', 'na', 'none', 'unknown', 'tbd', '-', '--', '?', 'null')
+            THEN NULL ELSE v END
+  FROM (SELECT btrim(migration.notion_value(properties, name), E' \t\r\n') AS v) s
+$$;
+
+-- A date as the API ('2026-01-05', '2026-01-05T10:40:00.000-05:00') or an export ('January 5, 2026',
+-- 'January 5, 2026 10:40 AM', a range 'January 5, 2026 → January 6, 2026': its start) writes it;
+-- NULL when it cannot be read (the reconciliation quarantines the page, naming the value).
+CREATE FUNCTION migration.notion_date(v text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF v ~ '^\d{4}-\d{2}-\d{2}' THEN
+        RETURN left(v, 10)::date;
+    ELSIF v ~* '^(january|february|march|april|may|june|july|august|september|october|november|december) \d{1,2}, \d{4}' THEN
+        RETURN to_date(substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4}'), 'FMMonth FMDD, YYYY');
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+-- A point in time: the API's ISO timestamps as they are; an export's display date (and time) in the
+-- association's time zone, America/Detroit (Petoskey, Michigan).
+CREATE FUNCTION migration.notion_timestamp(v text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    clock text := substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4} (\d{1,2}:\d{2} ?[AaPp][Mm])$');
+BEGIN
+    IF v ~ '^\d{4}-\d{2}-\d{2}T' THEN
+        RETURN v::timestamptz;
+    ELSIF migration.notion_date(v) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (migration.notion_date(v) + coalesce(migration.notion_time(clock), '00:00'::time))
+           AT TIME ZONE 'America/Detroit';
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+-- A time of day as the forms wrote it: '2:00 PM', '2 pm', '2pm', '2:00p.m.', '14:00', '14:00:00';
+-- NULL when it cannot be read.
+CREATE FUNCTION migration.notion_time(v text) RETURNS time
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    parts text[];
+    hour integer;
+BEGIN
+    parts := regexp_match(btrim(v), '^(\d{1,2})(?::(\d{2}))?\s*([AaPp])\.?\s*[Mm]\.?$');
+    IF parts IS NOT NULL THEN
+        hour := parts[1]::integer;
+        IF hour < 1 OR hour > 12 THEN
+            RETURN NULL;
+        END IF;
+        hour := hour % 12 + CASE WHEN lower(parts[3]) = 'p' THEN 12 ELSE 0 END;
+        RETURN make_time(hour, coalesce(parts[2], '0')::integer, 0);
+    END IF;
+    parts := regexp_match(btrim(v), '^(\d{1,2}):(\d{2})(?::(\d{2}))?$');
+    IF parts IS NOT NULL THEN
+        RETURN make_time(parts[1]::integer, parts[2]::integer, coalesce(parts[3], '0')::integer);
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+-- Money as the forms wrote it ('$450.00', '450', '1,200.50'); NULL when it cannot be read.
+CREATE FUNCTION migration.notion_money(v text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN btrim(v) ~ '^\$?\s*[0-9][0-9,]*(\.[0-9]+)?$'
+            THEN round(replace(replace(btrim(v), '$', ''), ',', '')::numeric, 2) END
+$$;
+
+-- A select option as the new design spells it: 'General Use', 'general_use' and 'general-use' are
+-- general_use; 'Wedding' is wedding.
+CREATE FUNCTION migration.notion_option(v text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT nullif(regexp_replace(lower(btrim(v)), '[\s-]+', '_', 'g'), '')
+$$;
+
+-- Yes/No, a checkbox, true/false.
+CREATE FUNCTION migration.notion_bool(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN lower(btrim(v)) IN ('yes', 'true', '__yes__') THEN true
+            WHEN lower(btrim(v)) IN ('no', 'false', '__no__') THEN false END
+$$;
+
+-- What a memorial garden page says, read into the new design's terms, with the first value that
+-- cannot be read (problem). The reconciliation and the data migration 0024 both read this view.
+CREATE VIEW migration.notion_memorial_values AS
+SELECT p.id, p.page_key, p.title, p.page_id, p.last_edited_time, p.staged_at, p.outcome,
+       v.*,
+       coalesce(
+           CASE WHEN p.title IS NULL OR btrim(p.title) = '' THEN 'the page has no Submission ID' END,
+           CASE WHEN v.service_date_raw IS NOT NULL AND v.service_date IS NULL
+                THEN 'Service Date ' || quote_literal(v.service_date_raw) || ' is not a date' END,
+           CASE WHEN v.submitted_raw IS NOT NULL AND v.submitted_at IS NULL
+                THEN 'Submission Date ' || quote_literal(v.submitted_raw) || ' is not a date' END,
+           CASE WHEN v.fee_raw IS NOT NULL AND v.fee IS NULL
+                THEN 'Fee Amount ' || quote_literal(v.fee_raw) || ' is not an amount of money' END,
+           CASE WHEN v.application_type_raw IS NOT NULL AND v.application_type IS NULL
+                THEN 'Application Type ' || quote_literal(v.application_type_raw) || ' says neither immediate nor future' END,
+           CASE WHEN v.placement_type IS NOT NULL
+                 AND v.placement_type NOT IN ('single', 'double', 'triple', 'family', 'scatter', 'other')
+                THEN 'Placement Type ' || quote_literal(v.placement_type) || ' is not one of single, double, triple, family, scatter, other' END,
+           CASE WHEN v.database_id_raw IS NOT NULL AND v.database_id IS NULL
+                THEN 'Database ID ' || quote_literal(v.database_id_raw) || ' is not a number' END
+       ) AS problem
+  FROM migration.notion_pages p
+ CROSS JOIN LATERAL (
+    SELECT r.*,
+           CASE WHEN lower(r.application_type_raw) ~ 'immediate' THEN 'immediate'
+                WHEN lower(r.application_type_raw) ~ 'future|reserve|prepa' THEN 'future' END AS application_type,
+           migration.notion_date(r.service_date_raw) AS service_date,
+           migration.notion_timestamp(r.submitted_raw) AS submitted_at,
+           migration.notion_money(r.fee_raw) AS fee,
+           CASE WHEN r.database_id_raw ~ '^\d{1,18}$' THEN r.database_id_raw::bigint END AS database_id
+      FROM (SELECT migration.notion_text(p.properties, 'Application Type') AS application_type_raw,
+                   migration.notion_text(p.properties, 'Service Date') AS service_date_raw,
+                   migration.notion_text(p.properties, 'Submission Date') AS submitted_raw,
+                   migration.notion_text(p.properties, 'Fee Amount') AS fee_raw,
+                   migration.notion_text(p.properties, 'Database ID') AS database_id_raw,
+                   migration.notion_option(migration.notion_text(p.properties, 'Placement Type')) AS placement_type,
+                   migration.notion_text(p.properties, 'Status') AS status_raw,
+                   migration.notion_text(p.properties, 'Celebrant Requested') AS celebrant,
+                   migration.notion_bool(migration.notion_text(p.properties, 'Bay View Member')) AS is_member,
+                   migration.notion_text(p.properties, 'Member Name') AS member_name,
+                   migration.notion_text(p.properties, 'Member Relationship') AS member_relationship,
+                   migration.notion_text(p.properties, 'Contact Name') AS contact_name,
+                   migration.notion_text(p.properties, 'Contact Email') AS contact_email,
+                   migration.notion_text(p.properties, 'Contact Phone') AS contact_phone,
+                   migration.notion_text(p.properties, 'Contact Address') AS contact_address,
+                   migration.notion_text(p.properties, 'Deceased Name') AS deceased_name,
+                   migration.notion_text(p.properties, 'Bay View History') AS bayview_history
+           OFFSET 0) r
+ ) v
+ WHERE p.notion_database = 'memorial_garden';
+
+-- What a chapel page says, likewise (data migration 0025).
+CREATE VIEW migration.notion_chapel_values AS
+SELECT p.id, p.page_key, p.title, p.page_id, p.last_edited_time, p.staged_at, p.outcome,
+       v.*,
+       coalesce(
+           CASE WHEN p.title IS NULL OR btrim(p.title) = '' THEN 'the page has no Application ID' END,
+           CASE WHEN v.service_type IS NULL THEN 'the page has no Type' END,
+           CASE WHEN v.service_type NOT IN ('wedding', 'memorial', 'funeral', 'baptism', 'general_use')
+                THEN 'Type ' || quote_literal(v.service_type_raw) || ' is not one of Wedding, Memorial, Funeral, Baptism, General Use' END,
+           CASE WHEN v.service_date_raw IS NULL THEN 'the page has no Service Date' END,
+           CASE WHEN v.service_date IS NULL
+                THEN 'Service Date ' || quote_literal(v.service_date_raw) || ' is not a date' END,
+           CASE WHEN v.service_time_raw IS NULL THEN 'the page has no Service Time' END,
+           CASE WHEN v.service_time IS NULL
+                THEN 'Service Time ' || quote_literal(v.service_time_raw) || ' is not a time of day' END,
+           CASE WHEN v.rehearsal_date_raw IS NOT NULL AND v.rehearsal_date IS NULL
+                THEN 'Rehearsal Date ' || quote_literal(v.rehearsal_date_raw) || ' is not a date' END,
+           CASE WHEN v.rehearsal_time_raw IS NOT NULL AND v.rehearsal_time IS NULL
+                THEN 'Rehearsal Time ' || quote_literal(v.rehearsal_time_raw) || ' is not a time of day' END,
+           CASE WHEN v.submitted_raw IS NOT NULL AND v.submitted_at IS NULL
+                THEN 'Submitted ' || quote_literal(v.submitted_raw) || ' is not a date' END,
+           CASE WHEN v.approval_raw IS NOT NULL AND v.approved_at IS NULL
+                THEN 'Approval Date ' || quote_literal(v.approval_raw) || ' is not a date' END,
+           CASE WHEN v.status IS NULL
+                THEN 'Status ' || quote_literal(v.status_raw) || ' is not one of Pending, Pending Review, Approved, Rejected, Cancelled' END,
+           CASE WHEN v.database_id_raw IS NOT NULL AND v.database_id IS NULL
+                THEN 'Database ID ' || quote_literal(v.database_id_raw) || ' is not a number' END
+       ) AS problem
+  FROM migration.notion_pages p
+ CROSS JOIN LATERAL (
+    SELECT r.*,
+           CASE WHEN r.service_type_raw IS NOT NULL THEN migration.notion_option(r.service_type_raw) END AS service_type,
+           migration.notion_date(r.service_date_raw) AS service_date,
+           migration.notion_time(r.service_time_raw) AS service_time,
+           migration.notion_date(r.rehearsal_date_raw) AS rehearsal_date,
+           migration.notion_time(r.rehearsal_time_raw) AS rehearsal_time,
+           migration.notion_timestamp(r.submitted_raw) AS submitted_at,
+           migration.notion_timestamp(r.approval_raw) AS approved_at,
+           CASE migration.notion_option(coalesce(r.status_raw, 'pending'))
+                WHEN 'pending' THEN 'pending' WHEN 'pending_review' THEN 'pending' WHEN 'submitted' THEN 'pending'
+                WHEN 'approved' THEN 'approved' WHEN 'confirmed' THEN 'approved'
+                WHEN 'rejected' THEN 'rejected' WHEN 'declined' THEN 'rejected'
+                WHEN 'cancelled' THEN 'cancelled' WHEN 'canceled' THEN 'cancelled' END AS status,
+           CASE WHEN r.database_id_raw ~ '^\d{1,18}$' THEN r.database_id_raw::bigint END AS database_id
+      FROM (SELECT migration.notion_text(p.properties, 'Type') AS service_type_raw,
+                   migration.notion_text(p.properties, 'Service Date') AS service_date_raw,
+                   migration.notion_text(p.properties, 'Service Time') AS service_time_raw,
+                   migration.notion_text(p.properties, 'Rehearsal Date') AS rehearsal_date_raw,
+                   migration.notion_text(p.properties, 'Rehearsal Time') AS rehearsal_time_raw,
+                   migration.notion_text(p.properties, 'Submitted') AS submitted_raw,
+                   migration.notion_text(p.properties, 'Approval Date') AS approval_raw,
+                   migration.notion_text(p.properties, 'Status') AS status_raw,
+                   migration.notion_text(p.properties, 'Database ID') AS database_id_raw,
+                   migration.notion_text(p.properties, 'Approved By') AS approved_by,
+                   migration.notion_text(p.properties, 'Member Relationship') AS member_relationship,
+                   migration.notion_text(p.properties, 'Contact Name') AS contact_name,
+                   migration.notion_text(p.properties, 'Contact Email') AS contact_email,
+                   migration.notion_text(p.properties, 'Contact Phone') AS contact_phone,
+                   migration.notion_text(p.properties, 'Contact Address') AS contact_address,
+                   coalesce(migration.notion_bool(migration.notion_text(p.properties, 'Altar Guild Notified')), false)
+                       AS altar_guild_notified
+           OFFSET 0) r
+ ) v
+ WHERE p.notion_database = 'chapel';

@@ -1,0 +1,330 @@
+"""Notion: staged raw, reconciled with the legacy rows, and its Notion-only pages created in the
+new design. The real notion-client SDK talks to a local server that answers Notion's documented
+shapes (tests/notion_server.py); exports are real zips and CSV files with hostile cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+from ansible.module_utils.bayview import data_migrate, data_migrations, migrate, notion_sync, validate
+from ansible.module_utils.bayview.errors import RunbookError
+from conftest import MIGRATIONS, ROOT
+from notion_server import NotionServer
+
+DATA = ROOT / "migrations" / "data"
+RECORDS = [data_migrations.load(DATA, n) for n in ("0024_notion_memorial_applications", "0025_notion_chapel_services")]
+TOKEN = "secret_" + "x" * 20  # a made-up integration secret: never shown anywhere
+MEMORIAL_DS, CHAPEL_DS = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"
+BOM = "\ufeff"
+
+
+@pytest.fixture
+def phase2_db(legacy_db):
+    migrate.run(legacy_db.params(), MIGRATIONS, None, 2, "test", "r", check_mode=False)
+    return legacy_db
+
+
+def legacy(db, sql: str, params=None):
+    """A legacy row as the web application wrote it (the test plays the application)."""
+    return db.scalar(sql, params)
+
+
+def memorial(db, submission_id: str, notion_id: str = "", service_date: str | None = None) -> int:
+    return legacy(
+        db,
+        "INSERT INTO bayview.memorials (submission_id, first_name, last_name, application_type, contact_name, "
+        "contact_email, notion_id, service_date) VALUES (%s, 'Ada', 'Lovelace', 'immediate', 'Byron', "
+        "'byron@example.org', %s, %s) RETURNING id",
+        [submission_id, notion_id, service_date],
+    )
+
+
+def chapel(db, service_date: str, status: str = "pending", notion_id: str = "") -> int:
+    return legacy(
+        db,
+        "INSERT INTO crouse_chapel.service_applications (application_type, service_date, service_time, "
+        "contact_name, contact_phone, contact_email, status, notion_id) VALUES ('wedding', %s, '11:00', 'Kit', "
+        "'555-0100', 'kit@example.org', %s, %s) RETURNING id",
+        [service_date, status, notion_id],
+    )
+
+
+def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+MEMORIAL_HEADER = [
+    "Submission ID",
+    "Application Type",
+    "Contact Email",
+    "Contact Name",
+    "Database ID",
+    "Deceased Name",
+    "Fee Amount",
+    "Service Date",
+    "Status",
+    "Submission Date",
+]
+CHAPEL_HEADER = ["Application ID", "Database ID", "Service Date", "Service Time", "Status", "Type", "Notes"]
+
+
+def sync_export(db, path) -> dict:
+    return notion_sync.sync(db.params(), "export", export_path=str(path), record_migrations=RECORDS)
+
+
+def pages(db) -> dict[str, tuple]:
+    return {
+        r[0]: r[1:]
+        for r in db.query(
+            "SELECT page_key, outcome, match_rule, legacy_table, legacy_id, duplicate_of, reason "
+            "FROM migration.notion_pages ORDER BY id"
+        )
+    }
+
+
+def test_an_export_is_staged_raw_reconciled_by_every_rule_and_its_notion_only_pages_become_records(phase2_db, tmp_path):
+    db = phase2_db
+    by_title = memorial(db, "MG-1767000000000", service_date="2026-06-01")
+    by_id = memorial(db, "MG-1767000000111")
+    conflicted = memorial(db, "MG-1767000000222")
+    prepayment = legacy(
+        db,
+        "INSERT INTO bayview.prepayments (id, payer_name, amount) VALUES (%s, 'Pre Payer', 100) RETURNING id",
+        [by_id],  # the same number as an immediate application's id: only Application Type tells them apart
+    )
+    service = chapel(db, "2026-07-04")
+    other_service = chapel(db, "2026-07-05")
+    memorial_rows = [
+        # matched by title; its service date differs (Notion edited it): a difference, legacy wins (an export has
+        # no edit time)
+        [
+            "MG-1767000000000",
+            "Immediate",
+            "byron@example.org",
+            "Byron",
+            "",
+            "Ada Lovelace",
+            "$450.00",
+            "June 2, 2026",
+            "Submitted",
+            "January 5, 2026 10:40 AM",
+        ],
+        # matched by Database ID as a memorial (immediate)
+        ["MG-1767000000111", "immediate", "", "Byron", str(by_id), "Ada", "", "", "Submitted", ""],
+        # the same Database ID, future: a prepayment, not the memorial
+        ["MG-1767000000333", "Future", "", "Pre Payer", str(prepayment), "", "", "", "Submitted", ""],
+        # matched by id, but the title names another record: a conflict
+        ["MG-1767000000999", "Immediate", "", "", str(conflicted), "", "", "", "Submitted", ""],
+        # Notion-only, with hostile cells, and its retry four minutes later
+        [
+            "MG-1768000000000",
+            "Immediate",
+            "zoë@example.org",
+            'Zoë "Z" O\'Brien, Jr.',
+            "",
+            "Ben 🌷\nBen",
+            "1,200.50",
+            "",
+            "Submitted",
+            "January 8, 2026",
+        ],
+        [
+            "MG-1768000240000",
+            "immediate",
+            "zoë@example.org",
+            'Zoë "Z" O\'Brien, Jr.',
+            "",
+            "Ben 🌷\nBen",
+            "1,200.50",
+            "",
+            "Submitted",
+            "January 8, 2026",
+        ],
+        # an unreadable date: quarantined with the value
+        ["MG-1769000000000", "Immediate", "", "Someone", "", "", "", "Sometime in June", "Submitted", ""],
+    ]
+    chapel_rows = [
+        [str(service), "", "July 4, 2026", "11:00 AM", "Approved", "wedding", ""],  # by title; status differs
+        ["CHAPEL-1770000000000", str(other_service), "July 5, 2026", "11:00", "Pending Review", "Wedding", ""],
+        [str(service), str(other_service), "July 4, 2026", "2pm", "Pending", "Wedding", ""],  # a conflict (#2)
+        ["CHAPEL-1771000000000", "", "August 1, 2026", "2:00 PM", "Pending Review", "General Use", 'a, "b"'],
+        ["CHAPEL-1772000000000", "", "", "", "Pending", "baptism", ""],  # no date: quarantined
+    ]
+    export = tmp_path / "Export-abc.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("Memorial Garden Applications 1a2b.csv", csv_bytes(MEMORIAL_HEADER, memorial_rows))
+        archive.writestr("Chapel Services 3c4d.csv", csv_bytes(CHAPEL_HEADER, chapel_rows))
+
+    # Phase 3 ran the Notion record migrations before any page was staged: they completed with nothing.
+    for migration in RECORDS:
+        assert data_migrate.run(db.params(), migration)["status"] == "completed"
+    result = sync_export(db, export)
+    assert result["pages_read"] == 12 and result["staged"]["new"] == 12
+
+    got = pages(db)
+    assert got["MG-1767000000000"][:4] == ("matched", "title", "bayview.memorials", by_title)
+    assert got["MG-1767000000111"][:4] == ("matched", "database_id", "bayview.memorials", by_id)
+    assert got["MG-1767000000333"][:4] == ("matched", "database_id", "bayview.prepayments", prepayment)
+    assert got["MG-1767000000999"][0] == "quarantined" and "conflict" in got["MG-1767000000999"][5]
+    assert "MG-1767000000222" in got["MG-1767000000999"][5]
+    assert got["MG-1768000000000"][:2] == ("created", None) and got["MG-1768000000000"][4] is None
+    assert got["MG-1768000240000"][0] == "created" and got["MG-1768000240000"][4] == "MG-1768000000000"
+    assert got["MG-1769000000000"][0] == "quarantined"
+    assert "Service Date 'Sometime in June' is not a date" in got["MG-1769000000000"][5]
+    assert got[str(service)][:4] == ("matched", "title", "crouse_chapel.service_applications", service)
+    assert got["CHAPEL-1770000000000"][:2] == ("matched", "database_id")
+    assert got[f"{service} #2"][0] == "quarantined" and "conflict" in got[f"{service} #2"][5]
+    assert got["CHAPEL-1771000000000"][0] == "created"
+    assert got["CHAPEL-1772000000000"][0] == "quarantined"
+    assert "no Service Date" in got["CHAPEL-1772000000000"][5]
+
+    # Staged exactly as exported: the byte-order mark gone, commas, quotes, newlines and emoji kept.
+    raw = db.scalar("SELECT properties FROM migration.notion_pages WHERE page_key = 'MG-1768000000000'")
+    assert raw["Contact Name"] == 'Zoë "Z" O\'Brien, Jr.' and raw["Deceased Name"] == "Ben 🌷\nBen"
+    assert "Submission ID" in raw and not any(k.startswith(BOM) for k in raw)
+
+    differences = db.query(
+        "SELECT p.page_key, d.field, d.notion_value, d.legacy_value, d.winner FROM migration.notion_differences d "
+        "JOIN migration.notion_pages p ON p.id = d.notion_page_id ORDER BY 1, 2"
+    )
+    assert ("MG-1767000000000", "service_date", "2026-06-02", "2026-06-01", "legacy") in differences
+    assert (str(service), "status", "approved", "pending", "legacy") in differences
+
+    # The Notion-only pages are records of the new design now, linked to their staged page.
+    created = db.query(
+        "SELECT submission_id, fee, submitted_at::date::text FROM property.memorial_applications "
+        "WHERE legacy_table = 'migration.notion_pages' ORDER BY 1"
+    )
+    assert created == [("MG-1768000000000", 1200.50, "2026-01-08"), ("MG-1768000240000", 1200.50, "2026-01-08")]
+    services = db.query(
+        "SELECT service_type, service_date::text, service_time::text, status FROM events.chapel_services "
+        "WHERE legacy_table = 'migration.notion_pages'"
+    )
+    assert services == [("general_use", "2026-08-01", "14:00:00", "pending")]
+    assert result["report"]["quarantined"] == 4 and result["report"]["probable_duplicates"] == 1
+
+    # Read again: nothing changes.
+    again = sync_export(db, export)
+    assert again["staged"] == {"new": 0, "changed": 0, "unchanged": 12} and again["changed"] == 0
+
+    # Every created record validates against its staged raw value.
+    checked = validate.validate(db.params(), RECORDS, None, "test")
+    assert checked["passed"], checked
+
+    # The legacy tables were only read.
+    assert db.scalar("SELECT count(*) FROM bayview.memorials WHERE submission_id LIKE 'MG-1768%'") == 0
+
+
+def api_sync(db, server, **kwargs) -> dict:
+    return notion_sync.sync(
+        db.params(),
+        "api",
+        token=kwargs.pop("token", TOKEN),
+        token_source="the NOTION_TOKEN environment variable",  # noqa: S106 - where it came from, not a token
+        data_sources={"memorial_garden": MEMORIAL_DS, "chapel": CHAPEL_DS},
+        base_url=server.base_url,
+        requests_per_second=kwargs.pop("rate", 50),
+        record_migrations=RECORDS,
+        **kwargs,
+    )
+
+
+def test_the_api_is_read_page_by_page_through_a_429_and_a_502_and_an_edited_page_is_reconciled_again(phase2_db):
+    db = phase2_db
+    matched = memorial(db, "MG-1767000000000", notion_id="")
+    with NotionServer(TOKEN) as server:
+        state = server.state
+        first = state.add(
+            MEMORIAL_DS,
+            {"Submission ID": "MG-1767000000000", "Application Type": "Immediate", "Database ID": str(matched)},
+            last_edited_time="2026-01-05T15:40:00.000Z",
+        )
+        for n in range(249):  # three responses of at most 100 pages
+            state.add(
+                MEMORIAL_DS,
+                {
+                    "Submission ID": f"MG-17690000{n:05d}",
+                    "Application Type": "immediate",
+                    "Fee Amount": 450,
+                    "Service Date": "2026-06-01",
+                    "Contact Email": f"c{n}@example.org",
+                    "Deceased Name": f"Person {n}",
+                },
+                last_edited_time=f"2026-02-01T10:{n % 60:02d}:00.000Z",
+            )
+        state.add(
+            CHAPEL_DS,
+            {
+                "Application ID": "CHAPEL-1770000000000",
+                "Type": "Wedding",
+                "Service Date": "2026-07-11",
+                "Service Time": "2:00 PM",
+                "Status": "Pending Review",
+            },
+            last_edited_time="2026-02-02T09:00:00.000Z",
+        )
+        for migration in RECORDS:
+            data_migrate.run(db.params(), migration)
+        state.faults = [(429, {"Retry-After": "1"}), (502, {})]
+        result = api_sync(db, server)
+        assert result["pages_read"] == 251 and result["staged"]["new"] == 251
+        # 3 + 1 responses, and the two refused requests tried again
+        assert result["requests"] == 4 and len(state.requests) == 6
+        waited = state.requests[1][0] - state.requests[0][0]
+        assert waited >= 1.0, "the 429's Retry-After was not honoured"
+        assert all(r[2]["page_size"] == 100 for r in state.requests)
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM property.memorial_applications WHERE legacy_table = 'migration.notion_pages'"
+            )
+            == 249
+        )
+        assert pages(db)["MG-1767000000000"][:2] == ("matched", "database_id")
+        # The staged page is the API's page object as read.
+        staged = db.scalar("SELECT properties FROM migration.notion_pages WHERE page_id = %s", [first["id"]])
+        assert staged == first["properties"]
+
+        # Nothing changed in Notion: the incremental read asks only for what was edited since, and stages nothing.
+        state.requests.clear()
+        again = api_sync(db, server)
+        assert again["changed"] == 0 and again["staged"]["new"] == again["staged"]["changed"] == 0
+        assert state.requests[0][2]["filter"]["timestamp"] == "last_edited_time"
+
+        # Staff edit a page in Notion: it is re-staged, re-reconciled and its record brought up to date.
+        edited = state.pages[MEMORIAL_DS][5]
+        edited["properties"]["Fee Amount"]["number"] = 500
+        edited["last_edited_time"] = "2026-03-01T12:00:00.000Z"
+        third = api_sync(db, server)
+        assert third["staged"]["changed"] == 1 and third["reconciliation"]["reconciled"] == {
+            "memorial_garden created": 1
+        }
+        title = edited["properties"]["Submission ID"]["title"][0]["plain_text"]
+        assert db.scalar("SELECT fee FROM property.memorial_applications WHERE submission_id = %s", [title]) == 500
+
+
+def test_a_refused_token_is_named_by_its_source_never_shown_and_nothing_is_staged(phase2_db):
+    db = phase2_db
+    with NotionServer(TOKEN) as server:
+        server.state.add(MEMORIAL_DS, {"Submission ID": "MG-1"})
+        server.state.add(CHAPEL_DS, {"Application ID": "1"})
+        with pytest.raises(RunbookError) as refused:
+            api_sync(db, server, token="secret_wrong_" + "y" * 10)
+    message = str(refused.value) + " " + refused.value.next_step
+    assert "NOTION_TOKEN environment variable" in message and "401" in message
+    assert "secret_wrong" not in message and TOKEN not in message
+    assert db.scalar("SELECT count(*) FROM migration.notion_pages") == 0
+
+
+def test_an_export_with_an_unknown_first_column_is_refused_before_anything_is_staged(phase2_db, tmp_path):
+    export = tmp_path / "view.csv"
+    export.write_bytes(csv_bytes(["Name", "Status"], [["x", "y"]]))
+    with pytest.raises(RunbookError, match="neither the memorial garden database"):
+        sync_export(phase2_db, export)
+    assert phase2_db.scalar("SELECT count(*) FROM migration.notion_pages") == 0
