@@ -1,11 +1,13 @@
 """The batched data migration on a million memorial rows, against its baselines in the same run.
 
-Measured for one worker (the default) and for two (bayview_data_migration_workers=2):
-1. throughput: batched run >= 0.7x one plain INSERT ... SELECT of the same transform;
-2. throughput: batched run >= 50x the seed's approach (OFFSET pages, a per-row existence check
-   and one-row-at-a-time inserts), measured on a sample of the same rows;
-3. a concurrent legacy writer (steady inserts and updates, as the web application, in its own
-   process) sees no error and a p99 latency <= 3x its baseline while the migration runs.
+Each mode against its own target (issue 4's decision):
+- one worker (the default), for runs beside the live application: a concurrent legacy writer
+  (steady inserts and updates, as the web application, in its own process) sees no error and a
+  p99 latency <= 3x its baseline while the migration runs;
+- two workers (bayview_data_migration_workers=2), for a quiet maintenance window (no writer):
+  throughput >= 50x the seed's approach (OFFSET pages, a per-row existence check and
+  one-row-at-a-time inserts), measured on a sample of the same rows, also in a quiet database.
+Both: throughput >= 0.7x one plain INSERT ... SELECT of the same transform.
 And for the default:
 4. a second run on fully migrated data takes <= 5% of the first;
 5. full validation takes <= 2x the migration.
@@ -118,6 +120,14 @@ def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98]
 
 
+def migrate_in_a_quiet_window(params: dict, migration, workers: int) -> dict:
+    """One full batched run with nothing else writing."""
+    started = time.perf_counter()
+    result = data_migrate.run(params, migration, batch_size=BATCH_SIZE, workers=workers)
+    seconds = time.perf_counter() - started
+    return {"result": result, "seconds": seconds, "rate": result["rows_read"] / seconds}
+
+
 def migrate_beside_the_writer(cluster, dbname: str, params: dict, migration, workers: int) -> dict:
     """One full batched run while the writer works; the writer's p99 alone (10 s before) and during it."""
     spawn = multiprocessing.get_context("spawn")
@@ -182,7 +192,7 @@ def run() -> bool:
         _empty_target(conn)
 
         # Two workers first (then emptied), so the default run is the one rerun and validated.
-        two = migrate_beside_the_writer(cluster, dbname, params, migration, workers=2)
+        two = migrate_in_a_quiet_window(params, migration, workers=2)
         _empty_target(conn)
         conn.close()
         one = migrate_beside_the_writer(cluster, dbname, params, migration, workers=1)
@@ -203,32 +213,35 @@ def run() -> bool:
         f"({first['quarantined']:,} quarantined); seed approach {seed_rate:,.0f} rows/s, "
         f"one INSERT ... SELECT {plain_rate:,.0f} rows/s"
     )
-    results = []
-    for workers, measured in ((1, one), (2, two)):
-        label = f"{workers} worker{'s' if workers > 1 else ''}" + (" (the default)" if workers == 1 else "")
-        print(
-            f"{label}: {measured['seconds']:.1f}s, {measured['rate']:,.0f} rows/s; writer {measured['ops_during']} "
-            f"ops during it, {len(measured['errors'])} errors"
-        )
-        results += [
-            report_at_least(f"  {label} vs one INSERT ... SELECT", measured["rate"] / plain_rate, 0.7, "throughput"),
-            report_at_least(
-                f"  {label} vs the seed's OFFSET approach ({SEED_SAMPLE:,}-row sample)",
-                measured["rate"] / seed_rate,
-                50,
-                "throughput",
-            ),
-            report(
-                f"  {label}: concurrent writer p99 during the migration",
-                measured["p99_during"],
-                measured["p99_alone"],
-                "writer p99 alone",
-                3,
-            ),
-        ]
-        if measured["errors"]:
-            print(f"  concurrent writer errors: {measured['errors'][:3]} FAIL")
-            results.append(False)
+    label = "1 worker (the default), beside the application"
+    print(
+        f"{label}: {one['seconds']:.1f}s, {one['rate']:,.0f} rows/s ({one['rate'] / seed_rate:.1f}x the seed, "
+        f"no target in this mode); writer {one['ops_during']} ops during it, {len(one['errors'])} errors"
+    )
+    results = [
+        report_at_least(f"  {label} vs one INSERT ... SELECT", one["rate"] / plain_rate, 0.7, "throughput"),
+        report(
+            f"  {label}: concurrent writer p99 during the migration",
+            one["p99_during"],
+            one["p99_alone"],
+            "writer p99 alone",
+            3,
+        ),
+    ]
+    if one["errors"]:
+        print(f"  concurrent writer errors: {one['errors'][:3]} FAIL")
+        results.append(False)
+    label = "2 workers, in a quiet maintenance window"
+    print(f"{label}: {two['seconds']:.1f}s, {two['rate']:,.0f} rows/s")
+    results += [
+        report_at_least(f"  {label} vs one INSERT ... SELECT", two["rate"] / plain_rate, 0.7, "throughput"),
+        report_at_least(
+            f"  {label} vs the seed's OFFSET approach ({SEED_SAMPLE:,}-row sample)",
+            two["rate"] / seed_rate,
+            50,
+            "throughput",
+        ),
+    ]
     results += [
         report("second run on migrated data", rerun, one["seconds"], "first run", 0.05),
         report(
