@@ -30,6 +30,7 @@ from ansible.module_utils.bayview import (  # noqa: E402
     db,
     dual_write,
     migrate,
+    notion_sync,
     validate,
 )
 from ansible.module_utils.bayview.errors import RunbookError  # noqa: E402
@@ -47,5 +48,6 @@ __all__ = [
     "db",
     "dual_write",
     "migrate",
+    "notion_sync",
     "validate",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import data_migration, fingerprint, records, restore_points
+from bench import data_migration, fingerprint, notion, records, restore_points
 
-BENCHMARKS = [fingerprint, restore_points, data_migration, records]
+BENCHMARKS = [fingerprint, restore_points, data_migration, records, notion]
 
 
 def main() -> int:

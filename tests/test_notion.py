@@ -11,8 +11,8 @@ import zipfile
 import pytest
 from ansible.module_utils.bayview import data_migrate, data_migrations, migrate, notion_sync, validate
 from ansible.module_utils.bayview.errors import RunbookError
-from conftest import MIGRATIONS, ROOT
-from notion_server import NotionServer
+from conftest import MIGRATIONS, ROOT, run_playbook
+from bayview_runbook.notion_local import NotionServer
 
 DATA = ROOT / "migrations" / "data"
 RECORDS = [data_migrations.load(DATA, n) for n in ("0024_notion_memorial_applications", "0025_notion_chapel_services")]
@@ -328,3 +328,38 @@ def test_an_export_with_an_unknown_first_column_is_refused_before_anything_is_st
     with pytest.raises(RunbookError, match="neither the memorial garden database"):
         sync_export(phase2_db, export)
     assert phase2_db.scalar("SELECT count(*) FROM migration.notion_pages") == 0
+
+
+def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_the_sync_made(dual_db, tmp_path):
+    db = dual_db  # Phases 1 and 2 done by their playbooks: migration 0010_notion is applied
+    store_arg = f"restore_point_store=file://{tmp_path / 'store'}"
+    legacy_before = db.pg_dump("bayview", "crouse_chapel")
+    refused = run_playbook(db, "notion_sync.yml")
+    assert refused.returncode != 0 and "Nothing to read" in refused.stdout, refused.output[-3000:]
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Memorial Garden Applications 1a2b_all.csv").write_bytes(
+        csv_bytes(MEMORIAL_HEADER, [["MG-1768000000000", "Immediate", "", "Jo", "", "Ben", "$450.00", "", "", ""]])
+    )
+    (export / "Memorial Garden Applications 1a2b.csv").write_bytes(csv_bytes(MEMORIAL_HEADER, []))  # a view
+    (export / "Chapel Services 3c4d.csv").write_bytes(
+        csv_bytes(CHAPEL_HEADER, [["CHAPEL-1770000000000", "", "July 5, 2026", "2pm", "Pending", "wedding", ""]])
+    )
+    synced = run_playbook(db, "notion_sync.yml", "-e", f"notion_export={export}")
+    assert synced.returncode == 0, synced.output[-4000:]
+    assert "memorial_garden created: 1" in synced.stdout and "chapel created: 1" in synced.stdout
+    assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE outcome = 'created'") == 2
+
+    # Phase 3 creates their records (here its data migrations alone, as it runs them).
+    for migration in RECORDS:
+        assert data_migrate.run(db.params(), migration)["migrated"] == 1
+    assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
+
+    # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
+    rollback = run_playbook(db, "emergency_rollback.yml", "-e", "target_version=9", "-e", store_arg)
+    assert rollback.returncode == 0, rollback.output[-4000:]
+    assert db.scalar("SELECT to_regclass('migration.notion_pages')") is None
+    assert db.scalar("SELECT count(*) FROM property.memorial_applications") == 0
+    assert db.scalar("SELECT count(*) FROM events.chapel_services") == 0
+    assert db.pg_dump("bayview", "crouse_chapel") == legacy_before

@@ -64,12 +64,35 @@ def declarations(migration: ModuleType) -> tuple[dict[str, str], dict[str, str]]
     return carried, not_carried
 
 
+# The properties of the staged Notion pages of one database (the Notion sync stages them raw).
+NOTION_PROPERTIES = """
+SELECT DISTINCT jsonb_object_keys(properties) FROM migration.notion_pages WHERE notion_database = %s ORDER BY 1
+"""
+NOTION_DATABASES = ("memorial_garden", "chapel")
+
+
+def notion_catalog(conn) -> dict[str, list[str]]:
+    """Per Notion database ('notion:<database>'), the properties its staged pages have; none before
+    migration 0010 or before the first Notion sync."""
+    if not conn.execute("SELECT to_regclass('migration.notion_pages') IS NOT NULL").fetchone()[0]:
+        return {}
+    found = {}
+    for database in NOTION_DATABASES:
+        properties = [r[0] for r in conn.execute(NOTION_PROPERTIES, [database])]
+        if properties:
+            found[f"notion:{database}"] = properties
+    return found
+
+
 def report(conn, migrations: list[ModuleType]) -> dict:
-    """Per legacy table: mapped, not carried, unmapped (and declared columns this environment lacks)."""
-    catalog = legacy_catalog(conn)
+    """Per legacy table: mapped, not carried, unmapped (and declared columns this environment lacks).
+    The Notion databases count as tables too ('notion:<database>'): every property their staged
+    pages have is mapped, declared not carried, or unmapped."""
+    catalog = legacy_catalog(conn) | notion_catalog(conn)
     by_table: dict[str, list[ModuleType]] = {}
     for migration in migrations:
-        by_table.setdefault(migration.LEGACY_TABLE, []).append(migration)
+        source = f"notion:{migration.NOTION_DATABASE}" if hasattr(migration, "NOTION_DATABASE") else None
+        by_table.setdefault(source or migration.LEGACY_TABLE, []).append(migration)
     tables, unmapped_all = [], []
     for table in sorted(set(catalog) | set(by_table)):
         columns = catalog.get(table)
@@ -82,6 +105,8 @@ def report(conn, migrations: list[ModuleType]) -> dict:
             for column, reason in left.items():
                 not_carried.setdefault(column, []).append(f"{reason} ({migration.NAME})")
             declared |= set(carried) | set(left)
+        if columns is None and table.startswith("notion:"):  # nothing staged from it yet
+            continue
         if columns is None:  # a data migration reads a table this environment does not have
             tables.append({"table": table, "present": False, "data_migrations": [m.NAME for m in readers]})
             continue

@@ -1,8 +1,10 @@
-"""A local HTTP server on 127.0.0.1 that answers what the runbook asks Notion, in the documented
+"""A local stand-in for Notion's API, for tests and benchmarks (no Notion is reachable from a
+rehearsal): an HTTP server on 127.0.0.1 that answers what the runbook asks, in the documented
 request and response shapes of API version 2025-09-03: POST /v1/data_sources/{id}/query with
 page_size, start_cursor, a last_edited_time filter and sorts; errors as Notion's error objects.
 The real notion-client SDK talks to it through its base_url. It can be told to answer the next
-requests with a 429 (and Retry-After), a 502 or a 401, and records when each request came.
+requests with a 429 (and Retry-After), a 502 or a 401, to hold clients to a request rate as
+Notion does (a 429 for a request over it), and records when each request came.
 """
 
 from __future__ import annotations
@@ -93,6 +95,23 @@ class NotionState:
         self.faults: list[tuple[int, dict]] = []  # (status, headers) answered to the next requests, in order
         self.requests: list[tuple[float, str, dict]] = []  # (monotonic time, path, body)
         self.lock = threading.Lock()
+        # Notion's limit: an average of `rate_limit` requests per second, bursts of `burst` allowed
+        # (a token bucket); None: no limit. over_budget counts the requests refused with a 429.
+        self.rate_limit: float | None = None
+        self.burst = 3.0
+        self.over_budget = 0
+        self._tokens, self._filled_at = self.burst, time.monotonic()
+
+    def within_budget(self, now: float) -> bool:
+        if self.rate_limit is None:
+            return True
+        self._tokens = min(self.burst, self._tokens + (now - self._filled_at) * self.rate_limit)
+        self._filled_at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self.over_budget += 1
+        return False
 
     def add(self, data_source_id: str, values: dict, **kwargs) -> dict:
         created = page(data_source_id, values, **kwargs)
@@ -125,8 +144,11 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         state = self.state
         with state.lock:
-            state.requests.append((time.monotonic(), self.path, body))
+            now = time.monotonic()
+            state.requests.append((now, self.path, body))
             fault = state.faults.pop(0) if state.faults else None
+            if fault is None and not state.within_budget(now):
+                fault = (429, {"Retry-After": "1"})
         if fault:
             status, headers = fault
             if status == 502:  # a gateway's HTML, not Notion's JSON
