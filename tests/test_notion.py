@@ -1,6 +1,6 @@
 """Notion: staged raw, reconciled with the legacy rows, and its Notion-only pages created in the
 new design. The real notion-client SDK talks to a local server that answers Notion's documented
-shapes (tests/notion_server.py); exports are real zips and CSV files with hostile cells."""
+shapes (bayview_runbook/notion_local.py); exports are real zips and CSV files with hostile cells."""
 
 from __future__ import annotations
 
@@ -12,10 +12,19 @@ import pytest
 from ansible.module_utils.bayview import data_migrate, data_migrations, migrate, notion_sync, validate
 from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, ROOT, run_playbook
+
 from bayview_runbook.notion_local import NotionServer
 
 DATA = ROOT / "migrations" / "data"
-RECORDS = [data_migrations.load(DATA, n) for n in ("0024_notion_memorial_applications", "0025_notion_chapel_services")]
+RECORDS = [
+    data_migrations.load(DATA, n)
+    for n in (
+        "0024_notion_memorial_applications",
+        "0025_notion_chapel_services",
+        "0026_notion_memorial_persons",
+        "0027_notion_chapel_persons",
+    )
+]
 TOKEN = "secret_" + "x" * 20  # a made-up integration secret: never shown anywhere
 MEMORIAL_DS, CHAPEL_DS = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"
 BOM = "\ufeff"
@@ -208,6 +217,13 @@ def test_an_export_is_staged_raw_reconciled_by_every_rule_and_its_notion_only_pa
         "WHERE legacy_table = 'migration.notion_pages'"
     )
     assert services == [("general_use", "2026-08-01", "14:00:00", "pending")]
+    # ... with their persons, by role.
+    people = db.query(
+        "SELECT rp.role, p.first_name, p.last_name, p.email FROM core.record_persons rp "
+        "JOIN core.persons p ON p.id = rp.person_id JOIN property.memorial_applications a ON a.id = rp.record_id "
+        "WHERE rp.record_table = 'property.memorial_applications' AND a.submission_id = 'MG-1768000000000' ORDER BY 1"
+    )
+    assert people == [("contact", 'Zoë "Z" O\'Brien,', "Jr.", "zoë@example.org"), ("deceased", "Ben 🌷", "Ben", None)]
     assert result["report"]["quarantined"] == 4 and result["report"]["probable_duplicates"] == 1
 
     # Read again: nothing changes.
@@ -352,8 +368,8 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE outcome = 'created'") == 2
 
     # Phase 3 creates their records (here its data migrations alone, as it runs them).
-    for migration in RECORDS:
-        assert data_migrate.run(db.params(), migration)["migrated"] == 1
+    migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
+    assert list(migrated.values()) == [1, 1, 2, 0]  # the application; the service; the deceased and contact
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.

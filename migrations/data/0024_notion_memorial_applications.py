@@ -26,13 +26,9 @@ CARRIED = {
     "Submission Date": "property.memorial_applications.submitted_at",
 }
 NOT_CARRIED = {
+    # Contact, deceased and member sponsor: persons of the record, carried by 0026_notion_memorial_persons.
     "Status": "the form's workflow state (Submitted, ...); the new design's status says only active or cancelled",
     "Database ID": "used to match the page to its legacy row; a created record has no legacy row",
-    "Contact Name": "the contact is a person of the record (core.record_persons), not yet created from Notion",
-    "Contact Phone": "the contact is a person of the record (core.record_persons), not yet created from Notion",
-    "Contact Email": "the contact is a person of the record (core.record_persons), not yet created from Notion",
-    "Deceased Name": "the deceased is a person of the record (core.record_persons), not yet created from Notion",
-    "Member Name": "the member sponsor is a person of the record, not yet created from Notion",
     "Bay View History": "a particular of the deceased person, not yet created from Notion",
     "Personal History JSON": "the deceased person's particulars, not yet created from Notion",
     "Other Person JSON": "the second person of the application, not yet created from Notion",

@@ -61,19 +61,18 @@ CARRIED = {
 # Not yet carried into the new design from Notion (issue 13 continues): each is kept, unchanged, in
 # the staged page (migration.notion_pages.properties).
 _DETAIL = "a detail of the service, kept in the staged page; its detail record is not yet created from Notion"
-_PERSON = "a person of the service, kept in the staged page; not yet created from Notion"
 NOT_CARRIED = {
     "Application ID": "the serial or CHAPEL-<ms> the form gave: the staged page keeps it, the record links to the page",
     "Database ID": "used to match the page to its legacy row; a created record has no legacy row",
     "Created At": "Notion's own bookkeeping; Submitted (carried as submitted_at) says when it was submitted",
     "Updated At": "Notion's own bookkeeping; the new row keeps its own updated_at",
-    **{
-        p: _PERSON
-        for p in ("Contact Name", "Contact Email", "Contact Phone", "Bay View Member", "Deceased Name", "Clergy Name")
-    },
+    # The contact is carried by 0027_notion_chapel_persons.
+    "Bay View Member": "whether the applicant is a member: the new design keeps no such flag on a service",
     **{
         p: _DETAIL
         for p in (
+            "Deceased Name",
+            "Clergy Name",
             "Payment Status",
             "Amount Paid",
             "Wedding Fee",

@@ -24,3 +24,12 @@ def notion_record_query(database: str, values_view: str, fields: dict[str, str],
          WHERE p.id > %(lo)s AND p.id <= %(hi)s
            AND p.notion_database <> '{database}'
     """
+
+
+def created_pages(database: str, values_view: str, columns: tuple[str, ...]) -> str:
+    """Every staged page (as a table for cleaning.candidates_query, alias a), with the view's
+    columns where the page of this database was created from Notion and NULL otherwise: a persons
+    migration then has one candidate per role for every staged page, excluded where empty."""
+    chosen = ", ".join(f"CASE WHEN v.outcome = 'created' THEN v.{c} END AS {c}" for c in columns)
+    return f"""(SELECT p.id, {chosen}
+          FROM {STAGED} p LEFT JOIN {values_view} v ON v.id = p.id AND p.notion_database = '{database}')"""
