@@ -117,7 +117,7 @@ def main() -> None:
         argument_spec={
             "source": {"type": "str", "choices": ["api", "export"], "required": True},
             "notion_token": {"type": "str", "no_log": True},
-            "token_source": {"type": "str", "default": "NOTION_TOKEN"},
+            "token_source": {"type": "str", "default": "NOTION_TOKEN", "no_log": False},  # a name, not a token
             "data_sources": {"type": "dict"},
             "export_path": {"type": "path"},
             "requests_per_second": {"type": "float", "default": 3.0},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import random
 import time
 import zipfile
@@ -69,7 +70,19 @@ def _client(token: str, base_url: str | None):
             "The notion-client library is not installed where the runbook runs.",
             "install the runbook's requirements (make venv, or pip install notion-client).",
         ) from exc
-    options = {"auth": token, "notion_version": NOTION_VERSION, "retry": False}  # retries are ours (below)
+    # Retries are ours (below); the SDK's own log (on stderr, one handler more per client) stays quiet:
+    # the runbook says itself what failed.
+    quiet = logging.getLogger("bayview.notion_sdk")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    options = {
+        "auth": token,
+        "notion_version": NOTION_VERSION,
+        "retry": False,
+        "logger": quiet,
+        "log_level": logging.CRITICAL,
+    }
     if base_url:
         options["base_url"] = base_url.rstrip("/")
     return notion_client.Client(**options)

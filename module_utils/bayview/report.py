@@ -119,6 +119,28 @@ in {{ validation.seconds }} s.</p>
 </table>
 {% else %}<p>No validation in this run.</p>{% endif %}
 
+{% if notion %}
+<h2>Notion reconciliation</h2>
+<table id="notion">
+<tr><th>Database</th><th>Outcome</th><th>Rule</th><th>Pages</th><th>Probable duplicates</th></tr>
+{% for r in notion.by_rule %}
+<tr><td>{{ r.database }}</td><td>{{ r.outcome }}</td><td>{{ r.rule }}</td>
+<td class="num">{{ '{:,}'.format(r.pages) }}</td><td class="num">{{ '{:,}'.format(r.probable_duplicates) }}</td></tr>
+{% endfor %}
+</table>
+<p id="notion-totals">{{ '{:,}'.format(notion.pages) }} staged pages; {{ '{:,}'.format(notion.quarantined) }}
+ quarantined; {{ '{:,}'.format(notion.probable_duplicates) }} probable duplicates;
+ {{ '{:,}'.format(notion.differences) }} differences with the legacy rows (migration.notion_differences).</p>
+{% if notion.quarantined_pages %}<table id="notion-quarantined"><tr><th>Quarantined page</th><th>Reason</th></tr>
+{% for q in notion.quarantined_pages %}<tr><td>{{ q.title }}</td><td>{{ q.reason }}</td></tr>{% endfor %}
+</table>{% endif %}
+{% if notion.differences_listed %}<table id="notion-differences">
+<tr><th>Page</th><th>Field</th><th>Notion</th><th>Legacy</th><th>Winner</th><th>Rule</th></tr>
+{% for d in notion.differences_listed %}<tr><td>{{ d.title }}</td><td>{{ d.field }}</td><td>{{ d.notion }}</td>
+<td>{{ d.legacy }}</td><td>{{ d.winner }}</td><td>{{ d.rule }}</td></tr>{% endfor %}
+</table>{% endif %}
+{% endif %}
+
 {% if performance %}
 <h2>Legacy query performance</h2>
 <table id="performance">
@@ -251,6 +273,7 @@ def render(record: dict) -> str:
         "counts": state_after.get("data_migrations") or [],
         "validation": details.get("validation") if isinstance(details.get("validation"), dict) else None,
         "performance": details.get("performance") if isinstance(details.get("performance"), list) else None,
+        "notion": details.get("notion") if isinstance(details.get("notion"), dict) else None,
         "timings": _timings(record, details),
         "charts": [c for c in (_chart(cp) for cp in _checkpoints(details)) if c],
     }
