@@ -328,7 +328,7 @@ def print_notion(results: dict[str, dict], out) -> None:
     if not notion:
         return
     if "report" not in notion:  # check mode
-        print(f"Would read: {notion.get('would_read')}", file=out)
+        print(f"Would stage: {notion.get('would_stage')}", file=out)
         return
     staged = notion["staged"]
     print(

@@ -170,12 +170,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(400, _error(400, "invalid_request_url", "Invalid request URL."))
         if parts[2] not in state.pages:
             return self._send(404, _error(404, "object_not_found", f"Could not find data source {parts[2]}."))
-        self._send(200, self._query(state.pages[parts[2]], body))
-
-    def _query(self, pages: list[dict], body: dict) -> dict:
         size = body.get("page_size", 100)
         if not 1 <= size <= 100:
-            return _error(400, "validation_error", "page_size should be between 1 and 100")
+            return self._send(400, _error(400, "validation_error", "page_size should be between 1 and 100"))
+        self._send(200, self._query(state.pages[parts[2]], body, size))
+
+    def _query(self, pages: list[dict], body: dict, size: int) -> dict:
         found = list(pages)
         flt = body.get("filter")
         if flt and flt.get("timestamp") == "last_edited_time":

@@ -22,7 +22,8 @@ description:
     Phase 3 has run them.
   - A 429 waits its Retry-After; a 5xx backs off and tries again; requests keep to O(requests_per_second) on
     average. A 401 or 403 names where the token came from, never the token.
-  - Check mode reads and counts, and stages nothing.
+  - Check mode reads what the sync would read and says how many pages would be new, changed or unchanged; it
+    stages nothing.
 version_added: "0.3.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
 extends_documentation_fragment: [bayview_connection]
@@ -103,7 +104,7 @@ from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:
-    from ansible.module_utils.bayview import data_migrations, notion_read, notion_sync
+    from ansible.module_utils.bayview import data_migrations, notion_sync
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -140,7 +141,17 @@ def main() -> None:
             )
         migrations = [data_migrations.load(p["data_migrations_dir"], name) for name in p["record_migrations"]]
         if module.check_mode:
-            module.exit_json(changed=False, notion=_count_only(p))
+            planned = notion_sync.plan(
+                p,
+                p["source"],
+                token=p["notion_token"],
+                token_source=p["token_source"],
+                data_sources=p["data_sources"],
+                export_path=p["export_path"],
+                requests_per_second=p["requests_per_second"],
+                base_url=p["api_base_url"] or None,
+            )
+            module.exit_json(changed=False, notion=planned)
         result = notion_sync.sync(
             p,
             p["source"],
@@ -157,27 +168,6 @@ def main() -> None:
         module.exit_json(changed=result["changed"] > 0, notion=result)
 
     run_guarded(module, action, database=db.describe(p))
-
-
-def _count_only(p: dict) -> dict:
-    """Check mode: the pages each database would bring, read and counted, nothing staged."""
-    if p["source"] == "api":
-        sources = notion_sync.check_data_sources(p["data_sources"])
-        pages = notion_read.read_api(
-            p["notion_token"] or "",
-            p["token_source"],
-            sources,
-            dict.fromkeys(sources),
-            p["requests_per_second"],
-            p["api_base_url"] or None,
-        )
-    else:
-        pages = notion_read.read_export(p["export_path"])
-    counts: dict[str, int] = {}
-    for chunk in pages:
-        for page in chunk:
-            counts[page.notion_database] = counts.get(page.notion_database, 0) + 1
-    return {"source": p["source"], "would_read": counts, "changed": 0}
 
 
 if __name__ == "__main__":

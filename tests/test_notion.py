@@ -226,7 +226,9 @@ def test_an_export_is_staged_raw_reconciled_by_every_rule_and_its_notion_only_pa
     assert people == [("contact", 'Zoë "Z" O\'Brien,', "Jr.", "zoë@example.org"), ("deceased", "Ben 🌷", "Ben", None)]
     assert result["report"]["quarantined"] == 4 and result["report"]["probable_duplicates"] == 1
 
-    # Read again: nothing changes.
+    # Check mode reads and compares, and writes nothing; then reading again changes nothing.
+    planned = notion_sync.plan(db.params(), "export", export_path=str(export))
+    assert planned["would_stage"] == {"new": 0, "changed": 0, "unchanged": 12}
     again = sync_export(db, export)
     assert again["staged"] == {"new": 0, "changed": 0, "unchanged": 12} and again["changed"] == 0
 
@@ -379,3 +381,24 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     assert db.scalar("SELECT count(*) FROM property.memorial_applications") == 0
     assert db.scalar("SELECT count(*) FROM events.chapel_services") == 0
     assert db.pg_dump("bayview", "crouse_chapel") == legacy_before
+
+
+def test_two_pages_of_one_title_keep_their_own_staged_rows_whatever_order_they_come_in(phase2_db):
+    db = phase2_db
+    with NotionServer(TOKEN) as server:
+        state = server.state
+        first = state.add(
+            MEMORIAL_DS, {"Submission ID": "MG-1", "Fee Amount": 1}, last_edited_time="2026-02-01T10:00:00Z"
+        )
+        second = state.add(
+            MEMORIAL_DS, {"Submission ID": "MG-1 ", "Fee Amount": 2}, last_edited_time="2026-02-01T11:00Z"
+        )
+        state.pages[CHAPEL_DS] = []
+        api_sync(db, server)
+        keys = dict(db.query("SELECT page_id, page_key FROM migration.notion_pages"))
+        assert keys == {first["id"]: "MG-1", second["id"]: f"MG-1 #{second['id']}"}
+        first["properties"]["Fee Amount"]["number"] = 3  # edited: now it comes after the other
+        first["last_edited_time"] = "2026-02-02T10:00:00.000Z"
+        result = api_sync(db, server)
+        assert result["staged"] == {"new": 0, "changed": 1, "unchanged": 1}
+        assert dict(db.query("SELECT page_id, page_key FROM migration.notion_pages")) == keys

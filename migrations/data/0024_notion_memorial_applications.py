@@ -9,7 +9,7 @@ NAME = "0024_notion_memorial_applications"
 LEGACY_TABLE = STAGED
 KEY = "id"
 TARGET = "property.memorial_applications"
-UPDATED_AT = "staged_at"  # a page re-staged (edited in Notion) is brought up to date by the sync
+UPDATED_AT = "reconciled_at"  # a page reconciled again (edited in Notion) is brought up to date by the sync
 NOTION_DATABASE = "memorial_garden"
 
 # Notion's properties (as staged): where each goes, or why it is not carried.

@@ -10,7 +10,7 @@ NAME = "0025_notion_chapel_services"
 LEGACY_TABLE = STAGED
 KEY = "id"
 TARGET = "events.chapel_services"
-UPDATED_AT = "staged_at"
+UPDATED_AT = "reconciled_at"
 NOTION_DATABASE = "chapel"
 
 FIELDS = (

@@ -11,7 +11,7 @@ LEGACY_TABLE = STAGED
 KEY = "id"
 TARGET = "core.persons"
 FIELDS = PERSON_FIELDS
-UPDATED_AT = "staged_at"
+UPDATED_AT = "reconciled_at"
 NOTION_DATABASE = "memorial_garden"
 DEPENDS_ON = ("0024_notion_memorial_applications",)
 

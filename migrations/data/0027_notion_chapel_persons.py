@@ -9,7 +9,7 @@ LEGACY_TABLE = STAGED
 KEY = "id"
 TARGET = "core.persons"
 FIELDS = PERSON_FIELDS
-UPDATED_AT = "staged_at"
+UPDATED_AT = "reconciled_at"
 NOTION_DATABASE = "chapel"
 DEPENDS_ON = ("0025_notion_chapel_services",)
 

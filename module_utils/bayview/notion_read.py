@@ -22,7 +22,8 @@ PAGE_SIZE = 100
 # The title property of each database: an export's header names it first, and it identifies a database.
 TITLES = {"memorial_garden": "Submission ID", "chapel": "Application ID"}
 DATABASES = tuple(TITLES)
-MAX_ATTEMPTS = 6  # per request, for 429 and 5xx; the waits add up to about a minute
+MAX_ATTEMPTS = 6  # per request, for 429 and 5xx: five waits, of 1 to 30 s each
+MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After is waited this long, then asked again
 
 
 @dataclass(frozen=True)
@@ -104,19 +105,19 @@ def _request(call, limit: RateLimit, token_source: str, what: str, sleep=time.sl
             if status in (401, 403):
                 raise RunbookError(
                     f"Notion refused the token from {token_source} ({status} {code}) while reading {what}: "
-                    "nothing was staged.",
+                    "nothing more was staged (what was read before stays staged for the next sync).",
                     f"check the integration token in {token_source} and that the database is shared with the "
                     "integration (in Notion: the database's ... menu > Connections).",
                 ) from None
             if status == 404:
                 raise RunbookError(
-                    f"Notion has no {what} that this integration may read (404 {code}): nothing was staged.",
+                    f"Notion has no {what} that this integration may read (404 {code}): nothing more was staged.",
                     "check bayview_notion_data_sources (the data source ids of the two databases) and that "
                     "each database is shared with the integration.",
                 ) from None
             if status != 429 and status < 500:
                 raise RunbookError(
-                    f"Notion refused reading {what}: {status} {code}: nothing was staged.",
+                    f"Notion refused reading {what}: {status} {code}: nothing more was staged.",
                     "check bayview_notion_data_sources and notion_api_base_url.",
                 ) from None
             delay = _retry_after(exc.headers) if status == 429 else None
@@ -134,7 +135,7 @@ def _request(call, limit: RateLimit, token_source: str, what: str, sleep=time.sl
 
 def _retry_after(headers) -> float | None:
     try:
-        return max(float(headers.get("retry-after")), 0.0)
+        return min(max(float(headers.get("retry-after")), 0.0), MAX_RETRY_AFTER)
     except (TypeError, ValueError):
         return None
 
@@ -184,7 +185,13 @@ def read_api(
                 ]
                 if not response.get("has_more"):
                     break
-                cursor = response.get("next_cursor")
+                if not response.get("next_cursor") or response["next_cursor"] == cursor:
+                    raise RunbookError(
+                        f"Notion said more pages of the {database} data source follow but gave no new cursor: "
+                        "the pages read so far are staged.",
+                        "run the sync again; if it repeats, report it (the API's answer is not as documented).",
+                    )
+                cursor = response["next_cursor"]
     finally:
         client.close()
 

@@ -61,7 +61,7 @@ def _matches(conn, database: str) -> list[str]:
     one per rule that finds a row, for the pages waiting (alias v)."""
     found = []
     if database == "memorial_garden":
-        tables = [("bayview.memorials", "immediate", "l.submission_id")]
+        tables = [("bayview.memorials", "immediate", "nullif(btrim(l.submission_id), '')")]
         if legacy_columns(conn, "bayview.prepayments"):
             tables.append(("bayview.prepayments", "future", "NULL::text"))
         for table, kind, own_title in tables:
@@ -75,8 +75,8 @@ def _matches(conn, database: str) -> list[str]:
                 f"ON l.id = v.database_id AND v.application_type = '{kind}'"
             )
         found.append(
-            "SELECT v.id, 3, 'title', 'bayview.memorials', l.id::bigint, l.submission_id FROM waiting v "
-            "JOIN bayview.memorials l ON l.submission_id = v.title"
+            "SELECT v.id, 3, 'title', 'bayview.memorials', l.id::bigint, nullif(btrim(l.submission_id), '') "
+            "FROM waiting v JOIN bayview.memorials l ON l.submission_id = v.title"
         )
     else:
         table = "crouse_chapel.service_applications"
@@ -186,7 +186,7 @@ def reconcile(conn) -> dict:
                 conn.execute("DELETE FROM migration.notion_differences WHERE notion_page_id = ANY(%s)", [ids])
                 conn.execute(_differences_sql(database, COMPARED_WITH[database]), [ids])
         duplicates = conn.execute(DUPLICATES, {"window": RETRY_WINDOW_MS}).rowcount
-    return {"reconciled": counts, "duplicates_flagged": duplicates}
+    return {"reconciled": counts, "pages_reconciled": sum(counts.values()), "duplicates_flagged": duplicates}
 
 
 REPORT = """

@@ -10,7 +10,6 @@ changed is re-staged and waits for the reconciliation again.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
 from ansible.module_utils.bayview.notion_read import NotionPage
@@ -47,28 +46,40 @@ def since(conn, data_sources: dict[str, str]) -> dict[str, str | None]:
 
 
 def _keys(conn, pages: list[NotionPage]) -> list[str]:
-    """The page_key of each page (see the module's docstring)."""
-    titles = sorted({p.title for p in pages if p.title})
-    staged = {}
-    if titles:
+    """The page_key of each page (see the module's docstring), unique within the batch: a page
+    already staged under its id keeps its key; a title held by another page's id, or by an earlier
+    page of this batch, is keyed '<title> #<page id>' (API) or '<title> #<n>' (export)."""
+    databases = [p.notion_database for p in pages]
+    bases = [p.title.strip() or "(no title)" for p in pages]
+    by_page_id = dict(
+        conn.execute(
+            "SELECT page_id, page_key FROM migration.notion_pages WHERE page_id = ANY(%s)",
+            [[p.page_id for p in pages if p.page_id]],
+        ).fetchall()
+    )
+    holders = {
+        (database, key): page_id
         for database, key, page_id in conn.execute(
-            "SELECT notion_database, page_key, page_id FROM migration.notion_pages WHERE page_key = ANY(%s)", [titles]
-        ):
-            staged[(database, key)] = page_id
-    seen: Counter = Counter()
-    keys = []
-    for page in pages:
-        base = page.title.strip() or "(no title)"
-        if page.page_id:
-            holder = staged.get((page.notion_database, base))
-            taken = (holder is not None and holder != page.page_id) or seen[(page.notion_database, base)]
-            key = f"{base} #{page.page_id}" if taken or not page.title.strip() else base
-        else:
-            occurrence = seen[(page.notion_database, page.source, base)] + 1
-            seen[(page.notion_database, page.source, base)] = occurrence
-            key = base if occurrence == 1 else f"{base} #{occurrence}"
-        seen[(page.notion_database, base)] += 1
-        keys.append(key)
+            "SELECT n.notion_database, n.page_key, n.page_id FROM migration.notion_pages n "
+            "JOIN unnest(%s::text[], %s::text[]) AS b (notion_database, page_key) USING (notion_database, page_key)",
+            [databases, bases],
+        )
+    }
+    # Pages staged before keep their keys; then the others take theirs, in order.
+    keys: list[str | None] = [by_page_id.get(p.page_id) if p.page_id else None for p in pages]
+    used = {(database, key) for database, key in zip(databases, keys, strict=True) if key}
+    for i, (page, database, base) in enumerate(zip(pages, databases, bases, strict=True)):
+        if keys[i] is not None:
+            continue
+        holder = holders.get((database, base))
+        taken = page.page_id and ((holder is not None and holder != page.page_id) or (database, base) in used)
+        key = f"{base} #{page.page_id}" if taken else base
+        n = 1
+        while (database, key) in used:  # a second row of one title in one export (or a literal '#2')
+            n += 1
+            key = f"{base} #{n}"
+        used.add((database, key))
+        keys[i] = key
     return keys
 
 
@@ -102,3 +113,23 @@ def stage(conn, pages: list[NotionPage]) -> dict[str, int]:
         inserted = [row[0] for row in conn.execute(STAGE).fetchall()]
     new = sum(inserted)
     return {"new": new, "changed": len(inserted) - new, "unchanged": len(pages) - len(inserted)}
+
+
+def preview(conn, pages: list[NotionPage]) -> dict[str, int]:
+    """What stage() would do with these pages, writing nothing (check mode)."""
+    if not pages:
+        return {"new": 0, "changed": 0, "unchanged": 0}
+    keys = _keys(conn, pages)
+    databases = [p.notion_database for p in pages]
+    staged = {
+        (database, key): properties
+        for database, key, properties in conn.execute(
+            "SELECT n.notion_database, n.page_key, n.properties FROM migration.notion_pages n "
+            "JOIN unnest(%s::text[], %s::text[]) AS b (notion_database, page_key) USING (notion_database, page_key)",
+            [databases, keys],
+        )
+    }
+    found = [staged.get((d, k)) for d, k in zip(databases, keys, strict=True)]
+    new = sum(1 for f in found if f is None)
+    unchanged = sum(1 for f, p in zip(found, pages, strict=True) if f is not None and f == p.properties)
+    return {"new": new, "changed": len(pages) - new - unchanged, "unchanged": unchanged}

@@ -15,7 +15,7 @@ from ansible.module_utils.bayview import data_migrate, data_sync, db, halts
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.notion_read import DATABASES, read_api, read_export
 from ansible.module_utils.bayview.notion_reconcile import reconcile, report
-from ansible.module_utils.bayview.notion_stage import since, stage
+from ansible.module_utils.bayview.notion_stage import preview, since, stage
 
 
 def _require_staging(conn) -> None:
@@ -45,6 +45,49 @@ def check_data_sources(data_sources: dict) -> dict[str, str]:
     return {name: str(source).strip() for name, source in data_sources.items()}
 
 
+def _check_source(source: str, token: str | None, token_source: str, data_sources, export_path) -> dict | None:
+    """The data sources of an API read, or None for an export; refused before anything is read."""
+    if source == "api":
+        if not token:
+            raise RunbookError(
+                f"No Notion token: {token_source} is empty.",
+                "export NOTION_TOKEN=<the integration's secret> or set notion_token in the vault; nothing was read.",
+            )
+        return check_data_sources(data_sources or {})
+    if not export_path:
+        raise RunbookError("No Notion export given.", "pass -e notion_export=<zip, folder or csv>.")
+    return None
+
+
+def _read(conn, source, token, token_source, data_sources, export_path, requests_per_second, base_url):
+    if source == "api":
+        return read_api(token, token_source, data_sources, since(conn, data_sources), requests_per_second, base_url)
+    return read_export(export_path)
+
+
+def plan(
+    params: dict,
+    source: str,
+    token: str | None = None,
+    token_source: str = "NOTION_TOKEN",  # noqa: S107 - the name of where the token comes from
+    data_sources: dict | None = None,
+    export_path: str | None = None,
+    requests_per_second: float = 3.0,
+    base_url: str | None = None,
+) -> dict:
+    """Check mode: read what a sync would read (the same incremental window) and say how many pages
+    would be new, changed or unchanged; nothing is written."""
+    data_sources = _check_source(source, token, token_source, data_sources, export_path)
+    with db.connect(params) as conn:
+        _require_staging(conn)
+        would = {"new": 0, "changed": 0, "unchanged": 0}
+        for chunk in _read(conn, source, token, token_source, data_sources, export_path, requests_per_second, base_url):
+            for key, count in preview(conn, chunk).items():
+                would[key] += count
+        waiting = conn.execute("SELECT count(*) FROM migration.notion_pages WHERE reconciled_at IS NULL").fetchone()[0]
+    return {"source": source, "would_stage": would, "waiting_for_reconciliation": waiting, "changed": 0}
+
+
 def sync(
     params: dict,
     source: str,
@@ -61,15 +104,7 @@ def sync(
     """source 'api' (token, data_sources) or 'export' (export_path). Returns what was read and
     staged, the reconciliation (counts per database, outcome and rule), the records brought up to
     date, and the report."""
-    if source == "api":
-        if not token:
-            raise RunbookError(
-                f"No Notion token: {token_source} is empty.",
-                "export NOTION_TOKEN=<the integration's secret> or set notion_token in the vault; nothing was read.",
-            )
-        data_sources = check_data_sources(data_sources or {})
-    elif not export_path:
-        raise RunbookError("No Notion export given.", "pass -e notion_export=<zip, folder or csv>.")
+    data_sources = _check_source(source, token, token_source, data_sources, export_path)
     started = time.monotonic()
     conn = db.connect(params)
     staged = {"new": 0, "changed": 0, "unchanged": 0}
@@ -101,7 +136,11 @@ def sync(
         "requests" if source == "api" else "files": responses,
         "pages_read": read,
         "staged": staged,
-        "changed": staged["new"] + staged["changed"] + sum(r["changes"] for r in records),
+        "changed": staged["new"]
+        + staged["changed"]
+        + reconciled["pages_reconciled"]
+        + reconciled["duplicates_flagged"]
+        + sum(r["changes"] for r in records),
         "reconciliation": reconciled,
         "records": records,
         "report": found,

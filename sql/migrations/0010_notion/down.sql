@@ -8,5 +8,6 @@ DROP FUNCTION migration.notion_time(text);
 DROP FUNCTION migration.notion_date(text);
 DROP FUNCTION migration.notion_text(jsonb, text);
 DROP FUNCTION migration.notion_value(jsonb, text);
+DROP FUNCTION migration.notion_date_start(jsonb);
 DROP TABLE migration.notion_differences;
 DROP TABLE migration.notion_pages;

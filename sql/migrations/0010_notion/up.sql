@@ -27,8 +27,10 @@ CREATE TABLE migration.notion_pages (
     CONSTRAINT notion_pages_one_per_record UNIQUE (notion_database, page_key),
     CONSTRAINT notion_pages_outcome_when_reconciled CHECK ((reconciled_at IS NULL) = (outcome IS NULL))
 );
+CREATE INDEX notion_pages_page_id_idx ON migration.notion_pages (page_id);
 CREATE INDEX notion_pages_source_edited_idx ON migration.notion_pages (source, last_edited_time);
-CREATE INDEX notion_pages_staged_at_idx ON migration.notion_pages (staged_at);
+-- the record migrations (0024-0027) find the pages reconciled since their last sync by it
+CREATE INDEX notion_pages_reconciled_at_idx ON migration.notion_pages (reconciled_at);
 COMMENT ON TABLE migration.notion_pages IS
     'Notion pages (API) and exported rows, staged raw, with the outcome of their reconciliation with the legacy rows';
 
@@ -45,6 +47,21 @@ CREATE TABLE migration.notion_differences (
     CONSTRAINT notion_differences_one_per_field UNIQUE (notion_page_id, field)
 );
 
+-- The start of an API date value; a start without an offset is in the date's own time_zone, given
+-- beside it, and is returned in UTC. Unreadable: returned as it is (the readers say why).
+CREATE FUNCTION migration.notion_date_start(d jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF d ->> 'time_zone' IS NOT NULL AND d ->> 'start' ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$' THEN
+        RETURN to_char(((d ->> 'start')::timestamp AT TIME ZONE (d ->> 'time_zone')) AT TIME ZONE 'UTC',
+                       'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+    END IF;
+    RETURN d ->> 'start';
+EXCEPTION WHEN OTHERS THEN  -- an unknown time zone, an impossible time: the raw start, read as usual
+    RETURN d ->> 'start';
+END
+$$;
+
 -- A property's value as text, whether staged from the API (a property object) or an export (a
 -- display string): a title or rich text as its plain text, a select or status as its option name, a
 -- multi-select as 'A, B', a checkbox as Yes/No, a date as its start.
@@ -59,7 +76,7 @@ SELECT CASE jsonb_typeof(properties -> name)
             WHEN 'select' THEN properties -> name -> 'select' ->> 'name'
             WHEN 'status' THEN properties -> name -> 'status' ->> 'name'
             WHEN 'multi_select' THEN (SELECT string_agg(o ->> 'name', ', ') FROM jsonb_array_elements(properties -> name -> 'multi_select') o)
-            WHEN 'date' THEN properties -> name -> 'date' ->> 'start'
+            WHEN 'date' THEN migration.notion_date_start(properties -> name -> 'date')
             WHEN 'checkbox' THEN CASE WHEN (properties -> name ->> 'checkbox')::boolean THEN 'Yes' ELSE 'No' END
             WHEN 'number' THEN properties -> name ->> 'number'
             WHEN 'email' THEN properties -> name ->> 'email'
@@ -96,15 +113,18 @@ EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
 END
 $$;
 
--- A point in time: the API's ISO timestamps as they are; an export's display date (and time) in the
--- association's time zone, America/Detroit (Petoskey, Michigan).
+-- A point in time: the API's ISO timestamps with their offset as they are; a time without an offset,
+-- and an export's display date (and time), in the association's time zone, America/Detroit
+-- (Petoskey, Michigan): never the session's.
 CREATE FUNCTION migration.notion_timestamp(v text) RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     clock text := substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4} (\d{1,2}:\d{2} ?[AaPp][Mm])$');
 BEGIN
-    IF v ~ '^\d{4}-\d{2}-\d{2}T' THEN
+    IF v ~ '^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d\d:?\d\d)$' THEN
         RETURN v::timestamptz;
+    ELSIF v ~ '^\d{4}-\d{2}-\d{2}T' THEN
+        RETURN v::timestamp AT TIME ZONE 'America/Detroit';
     ELSIF migration.notion_date(v) IS NULL THEN
         RETURN NULL;
     END IF;
