@@ -224,7 +224,7 @@ def export_files(path: str) -> list[tuple[str, bytes]]:
             f"The Notion export {path} is neither a zip, a folder nor a CSV file.",
             "pass the zip Notion's 'Export > Markdown & CSV' gave, its unpacked folder, or a CSV from it.",
         )
-    names = {name for name, _ in found}
+    names = {item[0] for item in found}
     chosen = [(name, data) for name, data in found if not name.endswith("_all.csv") and name[:-4] + "_all.csv" in names]
     found = [item for item in found if item not in chosen]
     if not found:
