@@ -348,6 +348,7 @@ def test_an_export_with_an_unknown_first_column_is_refused_before_anything_is_st
     assert phase2_db.scalar("SELECT count(*) FROM migration.notion_pages") == 0
 
 
+@pytest.mark.e2e  # two playbook runs (a minute): make e2e (and CI after make test) runs it
 def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_the_sync_made(dual_db, tmp_path):
     db = dual_db  # Phases 1 and 2 done by their playbooks: migration 0010_notion is applied
     store_arg = f"restore_point_store=file://{tmp_path / 'store'}"
