@@ -31,5 +31,8 @@ def created_pages(database: str, values_view: str, columns: tuple[str, ...]) -> 
     columns where the page of this database was created from Notion and NULL otherwise: a persons
     migration then has one candidate per role for every staged page, excluded where empty."""
     chosen = ", ".join(f"CASE WHEN v.outcome = 'created' THEN v.{c} END AS {c}" for c in columns)
+    # LATERAL: the view is read for each page of the batch by its id, never as a whole
     return f"""(SELECT p.id, {chosen}
-          FROM {STAGED} p LEFT JOIN {values_view} v ON v.id = p.id AND p.notion_database = '{database}')"""
+          FROM {STAGED} p
+          LEFT JOIN LATERAL (SELECT * FROM {values_view} w WHERE w.id = p.id AND p.notion_database = '{database}') v
+            ON true)"""
