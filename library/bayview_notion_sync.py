@@ -140,27 +140,21 @@ def main() -> None:
                 "set notion_requests_per_second: 3.",
             )
         migrations = [data_migrations.load(p["data_migrations_dir"], name) for name in p["record_migrations"]]
+        # What to read, the same for the plan (check mode) and the sync.
+        reading = {
+            "token": p["notion_token"],
+            "token_source": p["token_source"],
+            "data_sources": p["data_sources"],
+            "export_path": p["export_path"],
+            "requests_per_second": p["requests_per_second"],
+            "base_url": p["api_base_url"] or None,
+        }
         if module.check_mode:
-            planned = notion_sync.plan(
-                p,
-                p["source"],
-                token=p["notion_token"],
-                token_source=p["token_source"],
-                data_sources=p["data_sources"],
-                export_path=p["export_path"],
-                requests_per_second=p["requests_per_second"],
-                base_url=p["api_base_url"] or None,
-            )
-            module.exit_json(changed=False, notion=planned)
+            module.exit_json(changed=False, notion=notion_sync.plan(p, p["source"], **reading))
         result = notion_sync.sync(
             p,
             p["source"],
-            token=p["notion_token"],
-            token_source=p["token_source"],
-            data_sources=p["data_sources"],
-            export_path=p["export_path"],
-            requests_per_second=p["requests_per_second"],
-            base_url=p["api_base_url"] or None,
+            **reading,
             record_migrations=migrations,
             batch_size=p["batch_size"],
             lock_wait_seconds=p["lock_wait_seconds"],
