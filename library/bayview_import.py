@@ -1,0 +1,147 @@
+#!/usr/bin/python
+"""Ansible module: import a portable export into a new, empty database."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bayview_import
+short_description: Import a Bay View export package into a new, empty database, verified
+description:
+  - Finds the export O(export_id) (or the newest) of O(source_database) in the store, refuses one written by a newer
+    runbook (package format or ledger version) naming both versions, refuses a target database that exists and holds
+    anything (naming what it holds), and re-reads every file of the package (bytes and sha256) before it creates
+    anything.
+  - Then creates the database under a temporary name, loads C(schema.sql) with psql, COPYs every table in (streamed),
+    creates indexes, constraints and triggers, sets the sequences, compares every table's rows and content hash and
+    the legacy fingerprint with the package's metadata, and renames it to O(import_database).
+  - A failure drops the partial database; if that fails too, the error names it as a failed import to drop.
+  - Check mode verifies and plans, and creates nothing.
+version_added: "0.3.0"
+author: ["Bay View runbook team (!UNKNOWN)"]
+extends_documentation_fragment: [bayview_connection, bayview_connection.admin]
+options:
+  store:
+    description: C(s3://bucket/prefix) or C(file:///absolute/path).
+    type: str
+    required: true
+  s3_endpoint_url:
+    description:
+      - Endpoint of a non-AWS S3 service (DigitalOcean Spaces, MinIO, …).
+      - Credentials always come from the standard boto3 chain, never from task arguments.
+    type: str
+  s3_region:
+    description: Region of the bucket.
+    type: str
+  s3_sse:
+    description: Server-side encryption (not used to read; accepted for symmetry with the other store options).
+    type: str
+    choices: [AES256, "aws:kms", none]
+    default: AES256
+  s3_kms_key_id:
+    description: KMS key id (not used to read).
+    type: str
+  source_database:
+    description: The database the export was taken from (its exports are under C(exports/<source_database>/)).
+      Defaults to the connection's database.
+    type: str
+  export_id:
+    description: Id of the export, or C(latest).
+    type: str
+    default: latest
+  import_database:
+    description: The new database to create (or an existing empty one to load).
+    type: str
+    required: true
+  migrations_dir:
+    description: This runbook's versioned migrations (the newest version it knows; a newer package is refused).
+    type: path
+    required: true
+  psql_path:
+    description: psql to use.
+    type: str
+    default: psql
+  runbook_version:
+    description: Version of this runbook (named in a refusal).
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Import the newest export into a new database
+  ansible.legacy.bayview_import:
+    connection: "{{ bayview_db_connection }}"
+    admin_connection: "{{ bayview_admin_db_connection }}"
+    store: file:///var/backups/bayview
+    export_id: latest
+    import_database: bayview_copy
+    migrations_dir: "{{ bayview_migrations_dir }}"
+"""
+
+RETURN = r"""
+import:
+  description: The export imported, the database, tables, rows, sequences, seconds, and the numbered steps.
+  returned: always, on success
+  type: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview.module_support import new_module, run_guarded
+
+try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
+    from ansible.module_utils.bayview import package_import
+    from ansible.module_utils.bayview.stores import open_store
+except ImportError:
+    ENGINE_IMPORT_ERROR = traceback.format_exc()
+else:
+    ENGINE_IMPORT_ERROR = None
+
+# Same suboptions as `connection` (password no_log included).
+ADMIN_CONNECTION = {"type": "dict", "options": db.connection_argument_spec()["connection"]["options"]}
+
+
+def main() -> None:
+    module = new_module(
+        AnsibleModule,
+        import_error=ENGINE_IMPORT_ERROR,
+        argument_spec={
+            "store": {"type": "str", "required": True},
+            "s3_endpoint_url": {"type": "str"},
+            "s3_region": {"type": "str"},
+            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
+            "s3_kms_key_id": {"type": "str"},
+            "admin_connection": ADMIN_CONNECTION,
+            "source_database": {"type": "str"},
+            "export_id": {"type": "str", "default": "latest"},
+            "import_database": {"type": "str", "required": True},
+            "migrations_dir": {"type": "path", "required": True},
+            "psql_path": {"type": "str", "default": "psql"},
+            "runbook_version": {"type": "str", "default": ""},
+        },
+    )
+    p = module.params
+
+    def action() -> None:
+        store = open_store(p["store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        admin = {**p, "connection": p["admin_connection"]} if p["admin_connection"] else p
+        result = package_import.import_package(
+            p,
+            admin,
+            store,
+            p["source_database"] or p["connection"]["dbname"],
+            p["export_id"],
+            p["import_database"],
+            p["migrations_dir"],
+            p["psql_path"],
+            p["runbook_version"],
+            module.check_mode,
+        )
+        module.exit_json(changed=True, **{"import": result})
+
+    run_guarded(module, action, database=db.describe(p), store=p["store"], import_database=p["import_database"])
+
+
+if __name__ == "__main__":
+    main()
