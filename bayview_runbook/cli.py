@@ -5,6 +5,8 @@
     bayview-runbook rollback --point ID --confirm DB   (the emergency rollback through a restore)
     bayview-runbook restore --point ID [--confirm DB]
     bayview-runbook status
+    bayview-runbook export [--formats csv,jsonl,sql] [--list]
+    bayview-runbook import --database NEW_NAME [--export-id ID]
 
 A short line per task appears as it finishes, read from ansible-runner's events. The exit
 status is the playbook's own. Each run keeps its artifacts (stdout, events, command) under
@@ -174,6 +176,16 @@ def plan(args: argparse.Namespace) -> tuple[str, dict]:
         return "playbooks/restore.yml", extra
     if args.command == "coverage":
         return "playbooks/coverage.yml", extra
+    if args.command == "export":
+        if args.formats:
+            extra["export_formats"] = args.formats
+        if args.list:
+            extra["export_action"] = "list"
+        return "playbooks/export.yml", extra
+    if args.command == "import":
+        extra["export_id"] = args.export_id
+        extra["import_database"] = args.database
+        return "playbooks/import.yml", extra
     if args.command == "notion-sync":
         if args.export:
             extra["notion_export"] = str(Path(args.export).resolve())
@@ -372,6 +384,12 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("--confirm", metavar="DB", help="the live database's name, to make the restore live")
     commands.add_parser("status", parents=[common], help="ledger, gates, dual-write, restore points, sessions")
     commands.add_parser("coverage", parents=[common], help="which legacy columns the data migrations carry")
+    export = commands.add_parser("export", parents=[common], help="export everything as a verifiable data package")
+    export.add_argument("--formats", metavar="LIST", help="csv, jsonl and/or sql, comma-separated (default csv)")
+    export.add_argument("--list", action="store_true", help="list the complete exports instead")
+    imported = commands.add_parser("import", parents=[common], help="import an export into a new, empty database")
+    imported.add_argument("--export-id", default="latest", metavar="ID", help="the export's id, or latest")
+    imported.add_argument("--database", required=True, metavar="NAME", help="the new database to create")
     notion = commands.add_parser("notion-sync", parents=[common], help="read Notion, stage it raw, reconcile it")
     notion.add_argument("--export", metavar="PATH", help="a Notion export (zip, folder or csv); else the live API")
     return top

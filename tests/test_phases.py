@@ -55,10 +55,10 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert len(smtp.messages) == len(texts)  # the same events by email
     # Phase 5 without confirmation: everything but the cutover.
     assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "dual"
-    [manifest] = store.glob(f"exports/{legacy_db.name}/*/manifest.json")
-    export = json.loads(manifest.read_text())
-    assert export["tables"]["core.persons"] == legacy_db.scalar("SELECT count(*) FROM core.persons") > 0
-    assert set(export["files"]) == {"schema.sql", "data.pgcustom"}
+    [descriptor] = store.glob(f"exports/{legacy_db.name}/*/datapackage.json")  # the whole system's package
+    export = json.loads(descriptor.read_text())["bayview"]
+    assert export["tables"]["core.persons"]["rows"] == legacy_db.scalar("SELECT count(*) FROM core.persons") > 0
+    assert export["tables"]["bayview.memorials"]["rows"] == legacy_db.scalar("SELECT count(*) FROM bayview.memorials")
     audits = list(store.glob(f"audit/{legacy_db.name}/*-phase*.json"))
     assert len(audits) == 6 and all(json.loads(a.read_text())["status"] == "succeeded" for a in audits)
     assert legacy_db.scalar("SELECT count(*) FROM migration.performance_baselines") >= 4

@@ -89,7 +89,8 @@ def _catalog(conn, schemas: list[str]) -> dict:
     tables: dict[str, dict] = {}
     for schema, table, column, type_, typname, category, notnull in conn.execute(COLUMNS_SQL, {"schemas": schemas}):
         entry = tables.setdefault(
-            f"{schema}.{table}", {"schema": schema, "table": table, "columns": [], "primary_key": [], "foreign_keys": []}
+            f"{schema}.{table}",
+            {"schema": schema, "table": table, "columns": [], "primary_key": [], "foreign_keys": []},
         )
         entry["columns"].append(
             {"name": column, "type": type_, "typname": typname, "category": category, "notnull": notnull}
@@ -103,7 +104,9 @@ def _catalog(conn, schemas: list[str]) -> dict:
         if kind == "p":
             entry["primary_key"] = list(columns)
         elif f"{ref_schema}.{ref_table}" in tables or ref_schema in schemas:
-            entry["foreign_keys"].append({"columns": list(columns), "table": f"{ref_schema}.{ref_table}", "ref": list(ref_columns)})
+            entry["foreign_keys"].append(
+                {"columns": list(columns), "table": f"{ref_schema}.{ref_table}", "ref": list(ref_columns)}
+            )
     return tables
 
 
@@ -326,7 +329,9 @@ def export(
             )
             hasher.start()
             try:
-                resources = _write_files(conn, params, store, prefix, snapshot, present, tables, formats, pg_dump, written)
+                resources = _write_files(
+                    conn, params, store, prefix, snapshot, present, tables, formats, pg_dump, written
+                )
             finally:
                 hasher.join()
             if "error" in hashed:
@@ -439,7 +444,7 @@ def _descriptor(metadata: dict, resources: list[dict]) -> dict:
         "description": (
             "Every table of the exported schemas from one snapshot. CSV: RFC 4180, UTF-8, a header row; "
             'NULL is an empty unquoted field, the empty string is "" (PostgreSQL\'s CSV convention). JSON '
-            "Lines: one object per row, null and \"\" as they are. schema.sql has the exact DDL; "
+            'Lines: one object per row, null and "" as they are. schema.sql has the exact DDL; '
             "metadata.json the row counts, content hashes and versions. Import: playbooks/import.yml."
         ),
         "created": metadata["created"],

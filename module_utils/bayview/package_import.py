@@ -42,7 +42,8 @@ SELECT CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'S' THEN
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 UNION ALL
-SELECT 'function public.' || p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+SELECT 'function public.' || p.proname
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'public'
 UNION ALL
 SELECT 'extension ' || extname FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'
@@ -73,7 +74,8 @@ def check_versions(descriptor: dict, migrations_dir, runbook_version: str) -> No
     if info["ledger_version"] > known:
         raise RunbookError(
             f"Export {info['export_id']} holds schema (ledger) version {info['ledger_version']}, written by runbook "
-            f"{theirs}; this runbook ({runbook_version or 'unknown'}) knows versions up to {known}. Nothing was created.",
+            f"{theirs}; this runbook ({runbook_version or 'unknown'}) knows versions up to {known}. "
+            "Nothing was created.",
             "import it with the runbook version that wrote it (or a newer one).",
         )
 
@@ -107,7 +109,10 @@ def check_target(admin: dict, name: str) -> bool:
 def check_roles(admin: dict, metadata: dict) -> None:
     with db.connect(_maintenance(admin)) as conn:
         present = {
-            r[0] for r in conn.execute("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", [metadata["roles"]])
+            r[0]
+            for r in conn.execute(
+                "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", [metadata["roles"]]
+            )
         }
     missing = [r for r in metadata["roles"] if r not in present]
     if missing:
@@ -143,7 +148,8 @@ def verify(store, descriptor: dict) -> list[str]:
         checked.append(path)
     if problems:
         raise RunbookError(
-            f"Export {descriptor['bayview']['export_id']} failed verification: " + "; ".join(problems[:10])
+            f"Export {descriptor['bayview']['export_id']} failed verification: "
+            + "; ".join(problems[:10])
             + ". Nothing was created.",
             "use another export (list them with playbooks/export.yml -e export_action=list), or write a fresh one.",
         )
