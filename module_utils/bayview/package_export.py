@@ -11,7 +11,6 @@ lets it; what is left has no descriptor and never lists.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import subprocess
@@ -381,8 +380,10 @@ def export(
         store.put_small(prefix + data_package.DESCRIPTOR, json.dumps(descriptor, indent=2).encode())
     except BaseException:
         for key in reversed(written):  # best effort: what stays has no descriptor and never lists
-            with contextlib.suppress(Exception):
+            try:
                 store.delete(key)
+            except Exception:  # noqa: BLE001 - the store is failing: leave the rest to it
+                break
         raise
     finally:
         conn.close()
