@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import data_migration, fingerprint, notion, records, restore_points
+from bench import data_migration, export, fingerprint, notion, records, restore_points
 
-BENCHMARKS = [fingerprint, restore_points, data_migration, records, notion]
+BENCHMARKS = [fingerprint, restore_points, data_migration, records, notion, export]
 
 
 def main() -> int:
