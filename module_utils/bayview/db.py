@@ -98,6 +98,10 @@ def connect(params: dict) -> psycopg.Connection:
         # Migrations must name every object with its schema: an unqualified name can
         # never land in a legacy schema by accident.
         "search_path": "",
+        # The runbook's statements are batches of thousands of rows: compiling one costs more than it
+        # saves (2 s a statement, measured, once a planner setting such as enable_nestloop = off
+        # inflates its cost estimate past jit_above_cost).
+        "jit": "off",
     }
     for name, value in settings.items():
         conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", [name, value])
