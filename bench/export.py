@@ -40,8 +40,9 @@ def _worker(action: str, cluster, dbname: str, store_url: str, target: str = "")
 
 def _copy_to_files(cluster, dbname: str, tables: list[str], directory: Path) -> float:
     """The baseline: server-side COPY of every table to a file, one after the other."""
+    os.chmod(directory.parent, 0o755)  # noqa: S103 - the server (user postgres) must reach it; scratch data
     directory.mkdir(mode=0o777)
-    os.chmod(directory, 0o777)  # noqa: S103 - the server (user postgres) writes here; scratch data
+    os.chmod(directory, 0o777)  # noqa: S103 - the server writes here
     with psycopg.connect(cluster.conninfo(dbname=dbname), autocommit=True) as conn:
         started = time.perf_counter()
         for i, name in enumerate(tables):

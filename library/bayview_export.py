@@ -11,8 +11,8 @@ description:
     design and the runbook's records) into the store under C(exports/<database>/<id>/) as CSV and/or JSON Lines,
     streamed with COPY, with C(schema.sql) (pg_dump --schema-only), C(metadata.json) (row counts, content hashes,
     sequences, versions, the legacy fingerprint) and, with C(sql), C(database.sql) (a plain script for psql).
-  - The descriptor C(datapackage.json) (bytes and sha256 of every file, a Table Schema per table) is written last:
-    an export cut off before the end never lists as complete, and what it wrote is removed where the store allows.
+  - The descriptor C(datapackage.json) (bytes and sha256 of every file, a Table Schema per table) is written last,
+    so an export cut off before the end never lists as complete; what it wrote is removed where the store allows.
   - C(list) lists the complete exports of the database, newest first.
   - Check mode plans (the tables it would write) and writes nothing.
 version_added: "0.3.0"
