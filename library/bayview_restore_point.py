@@ -23,7 +23,7 @@ options:
   state:
     description: What to do.
     type: str
-    choices: [create, list, verify, prune, restore, drill, rehearse_rollback, export]
+    choices: [create, list, verify, prune, restore, drill, rehearse_rollback]
     required: true
   store:
     description: C(s3://bucket/prefix) or C(file:///absolute/path).
@@ -96,11 +96,6 @@ options:
     description: Why (required with O(accept_checksum_versions)).
     type: str
     default: ""
-  export_schemas:
-    description: Schemas of the new design in a portable export (C(export)), stored under C(exports/<database>/).
-    type: list
-    elements: str
-    default: [core, property, education, events, recreation, finance, migration]
   run_id:
     description: Run id from bayview_run_record.
     type: str
@@ -154,10 +149,6 @@ drill:
   description: Restore point drilled and seconds to restore.
   returned: when state is drill
   type: dict
-export:
-  description: The portable export's manifest (files with sha256, row counts) and its location.
-  returned: when state is export
-  type: dict
 rehearsal:
   description: The rollback rehearsal on a scratch copy (what was applied, reversed and rolled back; seconds).
   returned: when state is rehearse_rollback
@@ -196,7 +187,7 @@ def main() -> None:
         argument_spec={
             "state": {
                 "type": "str",
-                "choices": ["create", "list", "verify", "prune", "restore", "drill", "rehearse_rollback", "export"],
+                "choices": ["create", "list", "verify", "prune", "restore", "drill", "rehearse_rollback"],
                 "required": True,
             },
             "store": {"type": "str", "required": True},
@@ -219,11 +210,6 @@ def main() -> None:
             "data_migrations_dir": {"type": "path"},
             "accept_checksum_versions": {"type": "list", "elements": "int", "default": []},
             "accept_checksum_reason": {"type": "str", "default": ""},
-            "export_schemas": {
-                "type": "list",
-                "elements": "str",
-                "default": ["core", "property", "education", "events", "recreation", "finance", "migration"],
-            },
         },
         required_if=[("state", "rehearse_rollback", ("migrations_dir", "phase"))],
     )
@@ -265,9 +251,6 @@ def main() -> None:
             module.exit_json(changed=not module.check_mode, steps=result["steps"], restore_point=result)
         if module.check_mode:
             module.exit_json(changed=False, msg=f"the {state} is skipped in check mode")
-        if state == "export":
-            export = restore_points.export_new_design(p, store, p["export_schemas"], p["pg_dump_path"])
-            module.exit_json(changed=False, export=export)
         if state == "rehearse_rollback":
             data = [data_migrations.load(p["data_migrations_dir"], n) for n in p["data_migrations"]]
             rehearsal = restore_points.rehearse_rollback(
