@@ -21,15 +21,18 @@ import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import jinja2
 import jinja2.meta
 import jinja2.sandbox
 import pytest
 import yaml
 from ansible_builder.ee_schema import validate_schema
+from s3_endpoint import MotoServer
 
 from bayview_runbook.engine import ROOT
 from bayview_runbook.localpg import RUNBOOK_ROLE, SUPERUSER
+from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
 AWX = ROOT / "awx"
 EE_FILE = ROOT / "execution-environment.yml"
@@ -366,7 +369,7 @@ class AwxJob:
     """A private data directory laid out as AWX lays one out for a job of a job template of awx/bayview.yml,
     with the credentials' injectors rendered as AWX renders them, run by ansible-runner."""
 
-    def __init__(self, root: Path, project: Path, db, store: Path):
+    def __init__(self, root: Path, project: Path, db, settings: dict):
         self.root, self.db = root, db
         (root / "env").mkdir(parents=True)
         (root / "inventory").mkdir()
@@ -392,8 +395,8 @@ class AwxJob:
             "bayview_db_port": db.cluster.port,
             "bayview_db_name": db.name,
             "bayview_db_sslmode": "disable",
-            "restore_point_store": f"file://{store}",
             "bayview_auto_signoff": False,
+            **settings,  # the store, as the inventory sets it
         }
         inventory = {
             "all": {"children": ["bayview_databases"]},
@@ -477,12 +480,14 @@ def task_result(artifact: Path, task: str) -> dict:
     raise AssertionError(f"no result of '{task}'")
 
 
-@pytest.fixture
-def awx_job(tmp_path_factory, legacy_db):
-    project = project_copy(tmp_path_factory.mktemp("awx-project-source"))
-    store = tmp_path_factory.mktemp("awx-store")
-    job = AwxJob(tmp_path_factory.mktemp("awx") / "job", project, legacy_db, store)
-    secret = passwords(legacy_db.cluster.passfile)
+@pytest.fixture(scope="session")
+def awx_project(tmp_path_factory):
+    return project_copy(tmp_path_factory.mktemp("awx-project-source"))
+
+
+def new_job(root: Path, project: Path, db, settings: dict) -> AwxJob:
+    job = AwxJob(root, project, db, settings)
+    secret = passwords(db.cluster.passfile)
     job.attach(
         "Bay View database",
         {
@@ -499,6 +504,11 @@ def awx_job(tmp_path_factory, legacy_db):
     return job
 
 
+@pytest.fixture
+def awx_job(tmp_path, awx_project, legacy_db):
+    return new_job(tmp_path / "job", awx_project, legacy_db, {"restore_point_store": f"file://{tmp_path}/store"})
+
+
 def assert_ran(result, artifact: Path, status: str = "successful") -> None:
     assert (artifact / "status").read_text() == status, result.stdout[-4000:] + result.stderr[-2000:]
     assert (artifact / "rc").read_text() == ("0" if status == "successful" else "2")
@@ -512,23 +522,72 @@ def assert_ran(result, artifact: Path, status: str = "successful") -> None:
 
 def assert_nothing_leaked(job: AwxJob, artifact: Path, *more_secrets: str) -> None:
     assert tree(job.root / "project") == job.project_before, "the job wrote into the project directory"
-    written = (artifact / "stdout").read_text() + "".join(p.read_text() for p in (artifact / "job_events").iterdir())
+    # What AWX keeps and shows of a job: its output and its events. (ansible-runner's own 'command' file holds
+    # the job's whole environment, credentials' variables included, readable by its owner only; AWX neither
+    # keeps nor shows it: the private data directory goes with the job.)
+    shown = [artifact / "stdout", artifact / "stderr", *(artifact / "job_events").iterdir()]
+    written = "".join(p.read_text(errors="replace") for p in shown if p.is_file())
     for secret in [*job.secrets, *more_secrets]:
         assert secret not in written
 
 
 @pytest.mark.e2e
-def test_phase_1_and_its_sign_off_run_as_awx_runs_them(awx_job, legacy_db):
-    """Phase 1 as the workflow's first node runs it, then the sign-off node after the approval: the gate is
-    signed off in the approver's name, read from the AWX API; nothing lands in the project directory."""
-    result, artifact = awx_job.run("Bay View - Phase 1 - foundation", "phase1")
-    assert_ran(result, artifact)
-    gate = legacy_db.query("SELECT passed, signed_off_by FROM migration.phase_gates WHERE phase = 1")
-    assert gate == [(True, None)], "an AWX phase is signed off by its approval, not by itself"
-    record = task_result(artifact, "Finish the run record")["record"]
-    assert Path(record["record_file"]).is_relative_to(awx_job.root / "bayview-records" / "awx-target")
-    assert record["operator"] == "launcher (AWX job 7001)"
-    assert_nothing_leaked(awx_job, artifact)
+def test_phase_1_and_its_sign_off_run_as_awx_runs_them(tmp_path, awx_project, legacy_db):
+    """Phase 1 as the workflow's first node runs it, with the store, webhook and SMTP credentials attached:
+    restore point and audit record in the S3 store, events delivered, nothing in the project directory. Then
+    the sign-off node after the approval: the gate is signed off in the approver's name, read from the API."""
+    moto, http = MotoServer(), HttpReceiver()
+    smtp_login = ("runbook", secrets.token_urlsafe(12))
+    smtp = SmtpReceiver(credentials=smtp_login)
+    keys = {"access_key_id": "AKIA" + secrets.token_hex(8).upper(), "secret_access_key": secrets.token_urlsafe(30)}
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto.url,
+            region_name="us-east-1",
+            aws_access_key_id=keys["access_key_id"],
+            aws_secret_access_key=keys["secret_access_key"],
+        )
+        s3.create_bucket(Bucket="bayview-restore-points")
+        store = {
+            "restore_point_store": "s3://bayview-restore-points/awx",
+            "s3_endpoint_url": moto.url,
+            "s3_region": "us-east-1",
+        }
+        job = new_job(tmp_path / "job", awx_project, legacy_db, store)
+        job.attach("Bay View restore point store", keys)
+        job.attach("Bay View webhook", {"name": "operators", "url": http.url()})
+        job.attach(
+            "Bay View SMTP",
+            {
+                "host": "127.0.0.1",
+                "port": str(smtp.port),
+                "starttls": False,  # the test receiver offers AUTH on loopback without TLS
+                "username": smtp_login[0],
+                "password": smtp_login[1],
+                "sender": "runbook@awx.invalid",
+                "to": "operators@awx.invalid",
+            },
+        )
+        result, artifact = job.run("Bay View - Phase 1 - foundation", "phase1")
+        assert_ran(result, artifact)
+        gate = legacy_db.query("SELECT passed, signed_off_by FROM migration.phase_gates WHERE phase = 1")
+        assert gate == [(True, None)], "an AWX phase is signed off by its approval, not by itself"
+        record = task_result(artifact, "Finish the run record")["record"]
+        assert Path(record["record_file"]).is_relative_to(job.root / "bayview-records" / "awx-target")
+        assert record["operator"] == "launcher (AWX job 7001)"
+        stored = [o["Key"] for o in s3.list_objects_v2(Bucket="bayview-restore-points")["Contents"]]
+        assert record["audit_file"] == f"s3://bayview-restore-points/awx/{record['audit_file'].split('/awx/', 1)[1]}"
+        assert any(key.startswith(f"awx/audit/{legacy_db.name}/") for key in stored), stored
+        restore_point = task_result(artifact, "Take a fresh restore point")["restore_point"]["id"]
+        assert any(restore_point in key for key in stored), (restore_point, stored)
+        assert any("Phase 1 started" in text for text in http.texts()), http.texts()
+        assert smtp.logins and len(smtp.messages) == len(http.received)
+        assert_nothing_leaked(job, artifact, keys["secret_access_key"], smtp_login[1], http.url())
+    finally:
+        moto.stop()
+        http.stop()
+        smtp.stop()
 
     approver = {"id": 7, "username": "japprover", "first_name": "Jane", "last_name": "Approver"}
     api = AwxApi(workflow_job=45, node="phase-1-approval", approval=123, status="successful", approver=approver)
@@ -539,13 +598,13 @@ def test_phase_1_and_its_sign_off_run_as_awx_runs_them(awx_job, legacy_db):
             "CONTROLLER_VERIFY_SSL": "False",
         }
         extra = {"phase": 1, "signoff_awx_approval": "phase-1-approval", "awx_workflow_job_id": 45}
-        result, artifact = awx_job.run("Bay View - Sign off a phase", "signoff1", extra, controller_env)
+        result, artifact = job.run("Bay View - Sign off a phase", "signoff1", extra, controller_env)
     finally:
         api.close()
     assert_ran(result, artifact)
     signed = legacy_db.scalar("SELECT signed_off_by FROM migration.phase_gates WHERE phase = 1 AND passed")
     assert signed == "Jane Approver (AWX user japprover, approval 123 of workflow job 45)"
-    assert_nothing_leaked(awx_job, artifact, api.token)
+    assert_nothing_leaked(job, artifact, api.token)
 
 
 @pytest.mark.parametrize(
