@@ -164,14 +164,54 @@ def test_ansible_builder_create_writes_the_build_context_offline(tmp_path):
 # --- Credential types, job templates, the workflow ------------------------------------------
 
 
-def test_the_awx_files_parse_in_awxkit_import_format():
+# The natural key awxkit builds for each type of object (awxkit.api.pages.*.NATURAL_KEY), plus "type".
+NATURAL_KEY_CLASSES = {
+    "organization": "Organization",
+    "credential_type": "CredentialType",
+    "credential": "Credential",
+    "execution_environment": "ExecutionEnvironment",
+    "project": "Project",
+    "inventory": "Inventory",
+    "inventory_source": "InventorySource",
+    "job_template": "JobTemplate",
+    "workflow_job_template": "WorkflowJobTemplate",
+    "workflow_job_template_node": "WorkflowJobTemplateNode",
+}
+
+
+def natural_keys(node):
+    """Every natural key in an import document (a dict with a "type" that names an object type)."""
+    if isinstance(node, dict):
+        if node.get("type") in NATURAL_KEY_CLASSES:
+            yield node
+        for value in node.values():
+            yield from natural_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from natural_keys(value)
+
+
+def test_the_awx_files_load_as_awx_import_loads_them():
+    """`awx import -f yaml` reads its input with awxkit's YAML loader and imports the resources awxkit
+    exports; every reference is a natural key of the shape awxkit builds for that type."""
+    import awxkit.api.pages as pages
+    from awxkit.api.pages.api import EXPORTABLE_RESOURCES
+    from awxkit.yaml_file import Loader
+
     for path in [*sorted((AWX / "credential_types").glob("*.yml")), AWX / "bayview.yml"]:
-        data = load(path)
-        for resource, assets in data.items():
-            if resource.startswith("x-"):
-                continue  # the anchors; awxkit ignores what is not a resource
-            for asset in assets:
-                assert asset["natural_key"]["type"], (path, asset)
+        with path.open() as stream:
+            data = yaml.load(stream, Loader=Loader)  # noqa: S506 - awxkit's own loader, a SafeLoader
+        assert data == load(path)
+        resources = {key for key in data if not key.startswith("x-")}  # x-: the anchors, which awxkit ignores
+        assert resources <= set(EXPORTABLE_RESOURCES), (path, resources)
+        for resource in resources:
+            for asset in data[resource]:
+                key = asset["natural_key"]
+                assert key.get("name", key.get("identifier")) == asset["name"], (path, asset["name"])
+        for key in natural_keys(data):
+            expected = getattr(pages, NATURAL_KEY_CLASSES[key["type"]]).NATURAL_KEY
+            assert set(key) - {"type"} <= set(expected), (path, key)
+            assert {"name", "identifier"} & set(key), (path, key)
     assert set(credential_types()) == {
         "Bay View database",
         "Bay View restore point store",
@@ -179,6 +219,26 @@ def test_the_awx_files_parse_in_awxkit_import_format():
         "Bay View webhook",
         "Bay View Notion",
     }
+
+
+def test_every_reference_names_an_object_of_the_files_or_one_made_by_hand():
+    """The import creates what it references, except the credentials (their secrets are typed into AWX;
+    docs/awx.md, step 3), whose types are those of awx/credential_types or AWX's own API type."""
+    data = controller()
+    defined = {
+        json.dumps(asset["natural_key"], sort_keys=True)
+        for assets in data.values()
+        if isinstance(assets, list)
+        for asset in assets
+    }
+    for wfjt in data["workflow_job_templates"]:
+        defined |= {json.dumps(node["natural_key"], sort_keys=True) for node in wfjt["related"]["workflow_nodes"]}
+    types = set(credential_types()) | {AWX_API_CREDENTIAL_TYPE}
+    for key in natural_keys({k: v for k, v in data.items() if not k.startswith("x-")}):
+        if key["type"] == "credential":
+            assert key["credential_type"]["name"] in types, key
+        elif key["type"] != "credential_type":
+            assert json.dumps(key, sort_keys=True) in defined, key
 
 
 def test_every_credential_injector_references_a_declared_input():
