@@ -1,5 +1,6 @@
 """The portable export and its import on one million memorials plus the new design (the first data
-migrations run), each against its plain tool, measured in the same run:
+migrations run), each against its plain tool, measured in the same run (each side twice,
+alternating, the best of each compared):
 - export to CSV <= 1.5x server-side `COPY ... TO` files of the same tables (the same snapshot's worth);
 - import <= 1.5x `pg_restore` of a `pg_dump -Fc` of the same schemas into a new database;
 - the runbook process (export, and import) under 150 MB RSS at 100k and at 1M rows.
@@ -24,6 +25,7 @@ from bench.common import ROOT, engine_params, legacy_cluster, report
 
 TARGET = 1.5
 RSS_LIMIT_MB = 150
+ATTEMPTS = 2
 SEEDED = ["0001_memorial_persons", "0002_chapel_persons", "0003_memorial_applications", "0004_chapel_services"]
 
 
@@ -66,32 +68,42 @@ def measure(rows: int) -> dict:
         with psycopg.connect(cluster.conninfo(dbname=dbname), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")  # the same warm, settled tables for every contender
         store_url = f"file://{tmp}/store"
-        exported = _worker("export", cluster, dbname, store_url)
-        baseline_export = _copy_to_files(cluster, dbname, exported["tables"], Path(tmp) / "copy")
         env = {**os.environ, **cluster.env(), "PGUSER": "postgres", "PGDATABASE": dbname}
-        schemas = [f"--schema={s}" for s in exported["schemas"]]
         dump = Path(tmp) / "plain.dump"
-        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), *schemas], check=True, env=env)
-        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE plain_restore OWNER bayview_runbook TEMPLATE template0")
-        started = time.perf_counter()
-        subprocess.run(
-            ["pg_restore", "--exit-on-error", "-d", "plain_restore", str(dump)],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        baseline_import = time.perf_counter() - started
-        imported = _worker("import", cluster, dbname, store_url, "imported")
+        # The machine's noise moves one timing by more than the margins: each side runs ATTEMPTS
+        # times, alternating with its baseline, and the best of each is compared.
+        exports, copies, imports, restores = [], [], [], []
+        for attempt in range(ATTEMPTS):
+            exported = _worker("export", cluster, dbname, store_url)
+            exports.append(exported)
+            copies.append(_copy_to_files(cluster, dbname, exported["tables"], Path(tmp) / f"copy{attempt}"))
+            if attempt == 0:
+                schemas = [f"--schema={s}" for s in exported["schemas"]]
+                subprocess.run(["pg_dump", "-Fc", "-f", str(dump), *schemas], check=True, env=env)
+            restores.append(_pg_restore(cluster, dump, f"plain_restore{attempt}", env))
+            imports.append(_worker("import", cluster, dbname, store_url, f"imported{attempt}"))
     return {
         "rows": rows,
-        "package_rows": exported["rows"],
-        "export": exported["seconds"],
-        "copy_to": baseline_export,
-        "import": imported["seconds"],
-        "pg_restore": baseline_import,
-        "peak_mb": max(exported["peak_mb"], imported["peak_mb"]),
+        "package_rows": exports[0]["rows"],
+        "export": min(e["seconds"] for e in exports),
+        "copy_to": min(copies),
+        "import": min(i["seconds"] for i in imports),
+        "pg_restore": min(restores),
+        "peak_mb": max(r["peak_mb"] for r in exports + imports),
     }
+
+
+def _pg_restore(cluster, dump: Path, target: str, env: dict) -> float:
+    """The baseline: a plain pg_restore of the pg_dump -Fc into a new database, timed."""
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER bayview_runbook TEMPLATE template0").format(sql.Identifier(target))
+        )
+    started = time.perf_counter()
+    subprocess.run(
+        ["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
 
 
 def run() -> bool:

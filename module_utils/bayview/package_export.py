@@ -3,7 +3,7 @@
 One REPEATABLE READ READ ONLY transaction exports its snapshot. In it, this connection reads the
 catalog and streams every table with COPY ... TO STDOUT straight into the store (one table at a
 time, a chunk in memory at a time), while a second connection on the same snapshot counts and
-hashes every table (the content hash the import compares) and takes the legacy fingerprint, and
+takes the legacy fingerprint (row counts, content hashes, catalog of the protected tables), and
 pg_dump --snapshot writes schema.sql (and database.sql). The descriptor is written last
 (data_package.py has the layout). An export that fails removes what it wrote, as far as the store
 lets it; what is left has no descriptor and never lists.
@@ -193,22 +193,17 @@ def _schema_chunks(pg_dump: str, snapshot: str, schemas: list[str], env: dict) -
     yield from _pg_dump_chunks([*base, "--section=post-data"], env, "schema (post-data)")
 
 
-def _hash_in_snapshot(params: dict, snapshot: str, tables: dict, out: dict) -> None:
-    """On a second connection, in the same snapshot: every table's rows and content hash, the
-    legacy fingerprint (the restore points' one), and every sequence's position."""
+def _fingerprint_in_snapshot(params: dict, snapshot: str, out: dict) -> None:
+    """On a second connection, in the same snapshot: the legacy fingerprint (the restore points'
+    one: row counts, content hashes and catalog of the protected tables)."""
     try:
         with db.connect(params) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             legacy = fingerprint.take_in_snapshot(conn)
-            contents = {}
-            for name, entry in tables.items():
-                known = legacy["tables"].get(name)
-                contents[name] = known or fingerprint.table_content(conn, entry["schema"], entry["table"])
             out["legacy_fingerprint"] = {
                 k: legacy[k] for k in ("scope", "fingerprint_sha256", "catalog_sha256", "tables", "catalog")
             }
-            out["tables"] = contents
     except BaseException as exc:  # handed to the main thread
         out["error"] = exc
 
@@ -259,6 +254,32 @@ def _resource(entry: dict, name: str, path: str, fmt: str, digest: _Digest, name
         resource.update(profile="data-resource", type="file")
     resource["schema"] = schema
     return resource
+
+
+def _row_counts(conn, tables: dict, resources: list[dict]) -> dict[str, dict]:
+    """Every table's row count: COPY's own count where a table was written, else count(*) in the snapshot."""
+    copied = {r["title"]: r["bayview"]["rows"] for r in resources if "bayview" in r}
+    counts = {}
+    for name, entry in tables.items():
+        if name not in copied:
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(entry["schema"], entry["table"]))
+            copied[name] = conn.execute(query).fetchone()[0]
+        counts[name] = {"rows": copied[name]}
+    return counts
+
+
+def _drop_keys_to_files(resources: list[dict]) -> None:
+    """A foreign key to an empty table's JSON Lines file (listed as a plain file) cannot be checked
+    by a table reader: it goes from the jsonl resources (the CSV ones keep theirs)."""
+    files = {r["name"] for r in resources if r.get("type") == "file"}
+    for resource in resources:
+        keys = resource.get("schema", {}).get("foreignKeys")
+        if keys:
+            kept = [k for k in keys if k["reference"]["resource"] not in files]
+            if kept:
+                resource["schema"]["foreignKeys"] = kept
+            else:
+                del resource["schema"]["foreignKeys"]
 
 
 def _file_resource(name: str, path: str, mediatype: str, digest: _Digest, description: str) -> dict:
@@ -324,7 +345,7 @@ def export(
             roles = [r[0] for r in conn.execute(ROLES_SQL, {"schemas": present})]
             hashed: dict = {}
             hasher = threading.Thread(
-                target=_hash_in_snapshot, args=(params, snapshot, tables, hashed), name="export-hash"
+                target=_fingerprint_in_snapshot, args=(params, snapshot, hashed), name="export-fingerprint"
             )
             hasher.start()
             try:
@@ -335,6 +356,8 @@ def export(
                 hasher.join()
             if "error" in hashed:
                 raise hashed["error"]
+            counts = _row_counts(conn, tables, resources)
+        _drop_keys_to_files(resources)
         metadata = {
             "format_version": data_package.FORMAT_VERSION,
             "export_id": export_id,
@@ -349,17 +372,16 @@ def export(
             "schemas": present,
             "formats": formats,
             "roles": roles,
-            "tables": hashed["tables"],
+            "tables": counts,
             "sequences": sequences,
             "legacy_fingerprint": hashed["legacy_fingerprint"],
             "protected": {"schemas": list(PROTECTED_SCHEMAS), "tables": list(PROTECTED_TABLES)},
         }
-        for resource in resources:
-            info = resource.get("bayview")
-            if info and info["rows"] != metadata["tables"][resource["title"]]["rows"]:
+        for name, fp in metadata["legacy_fingerprint"]["tables"].items():
+            if name in counts and fp["rows"] is not None and fp["rows"] != counts[name]["rows"]:
                 raise RunbookError(
-                    f"COPY wrote {info['rows']} rows of {resource['title']}, but the same snapshot counts "
-                    f"{metadata['tables'][resource['title']]['rows']}. No package was listed.",
+                    f"COPY wrote {counts[name]['rows']} rows of {name}, but the fingerprint of the same snapshot "
+                    f"counts {fp['rows']}. No package was listed.",
                     "run the export again; if it repeats, keep this output and report it.",
                 )
         data = json.dumps(metadata, indent=2, sort_keys=True, default=str).encode()
@@ -372,7 +394,7 @@ def export(
                 data_package.METADATA,
                 "application/json",
                 digest,
-                "Row counts and content hashes, sequences, roles, versions and the legacy fingerprint.",
+                "Row counts, sequences, roles, versions and the legacy fingerprint (the legacy tables' content).",
             )
         )
         metadata["seconds"] = round(time.monotonic() - started, 2)

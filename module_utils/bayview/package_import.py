@@ -10,7 +10,7 @@ In order, and nothing is created before step 4:
 5. create the database under a temporary name (<name>_importing_<stamp>) that says it is not one to
    use, load schema.sql's pre-data with psql, COPY every table in (streamed, its sha256 checked
    again on the way), post-data (indexes, constraints, triggers), the sequences' positions;
-6. compare every table's row count and content hash, and the legacy fingerprint, with the metadata;
+6. compare every table's row count, and the legacy fingerprint (content and catalog), with the metadata;
 7. rename it to its name. A failure drops the temporary database; if even that fails, the error
    names it as failed and says to drop it.
 An existing empty target is loaded in place instead, and a failure drops the schemas it created.
@@ -192,23 +192,23 @@ def _copy_in(conn, store, descriptor: dict, resource: dict) -> None:
 
 
 def _compare(admin: dict, database: str, metadata: dict) -> list[str]:
-    """Differences between the imported database and the metadata: rows and content per table,
-    and the legacy fingerprint (catalog too)."""
+    """Differences between the imported database and the metadata: every table's row count, and
+    the legacy fingerprint (content and catalog of the protected tables). The files' sha256 (checked
+    as they load) proves the rows loaded are the rows exported."""
     target = db.with_database(admin, database)
     expected_fp = metadata["legacy_fingerprint"]
     actual_fp = fingerprint.take_parallel(lambda: db.connect(target), expected_fp["scope"])
     problems = fingerprint.differences(expected_fp, actual_fp, across_restore=True)
     with db.connect(target) as conn:
         for name, expected in sorted(metadata["tables"].items()):
-            actual = actual_fp["tables"].get(name)
-            if actual is None:
+            rows = (actual_fp["tables"].get(name) or {}).get("rows")
+            if rows is None:
                 schema, table = name.split(".", 1)
-                actual = fingerprint.table_content(conn, schema, table)
-            if actual["rows"] != expected["rows"]:
-                problems.append(f"{name}: {actual['rows']} rows imported, the export has {expected['rows']}")
-            elif actual["content"] != expected["content"]:
-                problems.append(f"{name}: the same {actual['rows']} rows, but their contents differ")
-    return sorted(set(problems))
+                query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+                rows = conn.execute(query).fetchone()[0]
+            if rows != expected["rows"]:
+                problems.append(f"{name}: {rows} rows imported, the export has {expected['rows']}")
+    return problems
 
 
 def _drop(admin: dict, database: str) -> None:
@@ -307,7 +307,7 @@ def import_package(
                 "keep this output and report it; try another export.",
             )
         steps.append(
-            f"Every table's rows and content match the export ({rows} rows); the legacy fingerprint matches "
+            f"Every table's row count matches the export ({rows} rows); the legacy fingerprint matches "
             f"({metadata['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"
         )
         if not exists:
