@@ -377,3 +377,17 @@ def test_playbooks_export_then_import_and_refuse_bad_inputs(source, tmp_path):
         assert again.returncode != 0 and f"The database {target} already exists and is not empty" in again.output
     finally:
         drop_database(copy)
+
+
+def test_the_cli_runs_the_export_and_import_playbooks():
+    from bayview_runbook import cli
+
+    assert cli.plan(cli.parser().parse_args(["export", "--formats", "csv,jsonl"])) == (
+        "playbooks/export.yml",
+        {"export_formats": "csv,jsonl"},
+    )
+    assert cli.plan(cli.parser().parse_args(["export", "--list"]))[1] == {"export_action": "list"}
+    assert cli.plan(cli.parser().parse_args(["import", "--database", "copy", "--export-id", "X"])) == (
+        "playbooks/import.yml",
+        {"export_id": "X", "import_database": "copy"},
+    )
