@@ -46,6 +46,11 @@ options:
   signoff_by:
     description: The person signing off.
     type: str
+  approval_requested_at:
+    description:
+      - With C(signed_off), when the approval being recorded was requested (an AWX approval node's C(created)).
+        A gate recorded after it is refused, so that an approval signs off only the run it followed.
+    type: str
   auto_signoff:
     description:
       - Sign off a passed gate automatically. Refused unless O(environment) is C(local) or C(molecule), the
@@ -106,6 +111,7 @@ def main() -> None:
             "restore_point": {"type": "str"},
             "run_id": {"type": "str"},
             "signoff_by": {"type": "str"},
+            "approval_requested_at": {"type": "str"},
             "auto_signoff": {"type": "bool", "default": False},
             "environment": {"type": "str", "default": ""},
         },
@@ -125,7 +131,7 @@ def main() -> None:
             if p["state"] == "signed_off":
                 if not p["signoff_by"]:
                     raise RunbookError("Sign-off needs a name.", '-e signoff_by="Your Name"')
-                gate, changed = gates.sign_off(conn, p["phase"], p["signoff_by"])
+                gate, changed = gates.sign_off(conn, p["phase"], p["signoff_by"], p["approval_requested_at"])
                 module.exit_json(changed=changed, gate=gate)
             for c in p["criteria"]:
                 c["passed"] = module.boolean(c.get("passed"))

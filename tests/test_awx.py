@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import tomllib
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +28,9 @@ import jinja2.meta
 import jinja2.sandbox
 import pytest
 import yaml
+from ansible.module_utils.bayview import db as engine_db
+from ansible.module_utils.bayview import gates, ledger
+from ansible.module_utils.bayview.errors import RunbookError
 from ansible_builder.ee_schema import validate_schema
 from s3_endpoint import MotoServer
 
@@ -357,6 +361,7 @@ class AwxApi:
 
     def __init__(self, workflow_job: int, node: str, approval: int, status: str, approver: dict):
         self.token = secrets.token_urlsafe(24)
+        created = datetime.now(UTC).isoformat().replace("+00:00", "Z")  # the workflow reached the node now
         self.requests: list[str] = []
         api = self
 
@@ -373,7 +378,8 @@ class AwxApi:
                     return self.reply(200, {"count": 0, "results": []})
                 if self.path == f"/api/v2/workflow_approvals/{approval}/":
                     decided = {"approved_or_denied_by": approver} if status != "pending" else {}
-                    return self.reply(200, {"id": approval, "status": status, "summary_fields": decided})
+                    body = {"id": approval, "status": status, "created": created, "summary_fields": decided}
+                    return self.reply(200, body)
                 return self.reply(404, {"detail": "Not found."})
 
             def reply(self, code: int, body: dict) -> None:
@@ -695,3 +701,19 @@ def test_a_sign_off_outside_a_workflow_needs_a_name(awx_job):
     result, artifact = awx_job.run("Bay View - Sign off a phase", "signoff-nobody", {"phase": 1})
     assert_ran(result, artifact, status="failed")
     assert "Nobody signs off. Nothing was signed off." in (artifact / "stdout").read_text()
+
+
+def test_an_approval_signs_off_only_a_gate_recorded_before_it_was_requested(legacy_db):
+    """An approval replayed from an earlier workflow (its sign-off job launched again, or its id passed by hand)
+    cannot sign off a later run's gate: the approval's request time must follow the gate."""
+    passed = [{"name": "everything", "passed": True, "detail": "-"}]
+    with engine_db.connect(legacy_db.params()) as conn:
+        ledger.bootstrap(conn, "test", "run-1")
+        before = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+        gates.record(conn, "127.0.0.1", 1, "run-1", passed, {}, None, None, False, "local")
+        with pytest.raises(RunbookError, match="after this approval was requested"):
+            gates.sign_off(conn, 1, "Jane Approver (AWX user japprover)", requested_at=before)
+        assert gates.latest(conn, 1)["signed_off_by"] is None
+        after = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        gate, changed = gates.sign_off(conn, 1, "Jane Approver (AWX user japprover)", requested_at=after)
+        assert changed and gate["signed_off_by"] == "Jane Approver (AWX user japprover)"

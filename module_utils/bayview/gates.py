@@ -150,8 +150,12 @@ def record(
     return latest(conn, phase)
 
 
-def sign_off(conn: psycopg.Connection, phase: int, signoff_by: str) -> tuple[dict, bool]:
-    """Sign the latest gate of a phase; (gate, changed). Refuses a gate that did not pass."""
+def sign_off(
+    conn: psycopg.Connection, phase: int, signoff_by: str, requested_at: str | None = None
+) -> tuple[dict, bool]:
+    """Sign the latest gate of a phase; (gate, changed). Refuses a gate that did not pass, and, given the
+    time an approval was requested (an AWX approval node is reached after the run it follows), a gate
+    recorded after it: an approval signs off the run before it, never a later one."""
     gate = latest(conn, phase)
     if gate is None or not gate["passed"]:
         raise RunbookError(
@@ -159,6 +163,16 @@ def sign_off(conn: psycopg.Connection, phase: int, signoff_by: str) -> tuple[dic
         )
     if gate["signed_off_by"]:
         return gate, False
+    if requested_at is not None:
+        later = conn.execute(
+            "SELECT recorded_at > %s::timestamptz FROM migration.phase_gates WHERE id = %s", [requested_at, gate["id"]]
+        ).fetchone()[0]
+        if later:
+            raise RunbookError(
+                f"Phase {phase}'s latest gate was recorded at {gate['recorded_at']}, after this approval was "
+                f"requested ({requested_at}): the approval was for an earlier run. Nothing was signed off.",
+                "approve the approval that follows the run to sign off (in AWX, the workflow's next approval node).",
+            )
     with conn.transaction():
         conn.execute(
             "UPDATE migration.phase_gates SET signed_off_by = %s, signed_off_at = now(), signoff_kind = 'operator' "
