@@ -598,10 +598,11 @@ def assert_nothing_leaked(job: AwxJob, artifact: Path, *more_secrets: str) -> No
 
 
 @pytest.mark.e2e
-def test_phase_1_and_its_sign_off_run_as_awx_runs_them(tmp_path, awx_project, legacy_db):
-    """Phase 1 as the workflow's first node runs it, with the store, webhook and SMTP credentials attached:
-    restore point and audit record in the S3 store, events delivered, nothing in the project directory. Then
-    the sign-off node after the approval: the gate is signed off in the approver's name, read from the API."""
+def test_phase_1_approval_sign_off_phase_2_run_as_awx_runs_them(tmp_path, awx_project, legacy_db):
+    """The workflow's first nodes, job by job: Phase 1 with the store, webhook and SMTP credentials attached
+    (restore point and audit record in the S3 store, events delivered, nothing in the project directory), the
+    sign-off after the approval (the gate signed off in the approver's name, read from the API), then Phase 2,
+    which finds Phase 1 signed off and switches dual-write on."""
     moto, http = MotoServer(), HttpReceiver()
     smtp_login = ("runbook", secrets.token_urlsafe(12))
     smtp = SmtpReceiver(credentials=smtp_login)
@@ -650,27 +651,38 @@ def test_phase_1_and_its_sign_off_run_as_awx_runs_them(tmp_path, awx_project, le
         assert any("Phase 1 started" in text for text in http.texts()), http.texts()
         assert smtp.logins and len(smtp.messages) == len(http.received)
         assert_nothing_leaked(job, artifact, keys["secret_access_key"], smtp_login[1], http.url())
+
+        approver = {"id": 7, "username": "japprover", "first_name": "Jane", "last_name": "Approver"}
+        api = AwxApi(workflow_job=45, node="phase-1-approval", approval=123, status="successful", approver=approver)
+        try:
+            controller_env = {
+                "CONTROLLER_HOST": api.url,
+                "CONTROLLER_OAUTH_TOKEN": api.token,
+                "CONTROLLER_VERIFY_SSL": "False",
+            }
+            extra = {"phase": 1, "signoff_awx_approval": "phase-1-approval", "awx_workflow_job_id": 45}
+            result, artifact = job.run("Bay View - Sign off a phase", "signoff1", extra, controller_env)
+        finally:
+            api.close()
+        assert_ran(result, artifact)
+        signed = legacy_db.scalar("SELECT signed_off_by FROM migration.phase_gates WHERE phase = 1 AND passed")
+        assert signed == "Jane Approver (AWX user japprover, approval 123 of workflow job 45)"
+        assert_nothing_leaked(job, artifact, api.token)
+
+        result, artifact = job.run("Bay View - Phase 2 - parallel implementation", "phase2")
+        assert_ran(result, artifact)
+        previous = task_result(artifact, "Refuse to start unless the previous phase passed and was signed off")
+        assert previous["gate"]["signed_off_by"] == signed
+        assert legacy_db.scalar("SELECT mode FROM migration.dual_write_mode") == "dual"
+        assert legacy_db.query("SELECT passed, signed_off_by FROM migration.phase_gates WHERE phase = 2") == [
+            (True, None)
+        ]
+        assert any("Phase 2 started" in text for text in http.texts()), http.texts()
+        assert_nothing_leaked(job, artifact, keys["secret_access_key"], smtp_login[1], http.url())
     finally:
         moto.stop()
         http.stop()
         smtp.stop()
-
-    approver = {"id": 7, "username": "japprover", "first_name": "Jane", "last_name": "Approver"}
-    api = AwxApi(workflow_job=45, node="phase-1-approval", approval=123, status="successful", approver=approver)
-    try:
-        controller_env = {
-            "CONTROLLER_HOST": api.url,
-            "CONTROLLER_OAUTH_TOKEN": api.token,
-            "CONTROLLER_VERIFY_SSL": "False",
-        }
-        extra = {"phase": 1, "signoff_awx_approval": "phase-1-approval", "awx_workflow_job_id": 45}
-        result, artifact = job.run("Bay View - Sign off a phase", "signoff1", extra, controller_env)
-    finally:
-        api.close()
-    assert_ran(result, artifact)
-    signed = legacy_db.scalar("SELECT signed_off_by FROM migration.phase_gates WHERE phase = 1 AND passed")
-    assert signed == "Jane Approver (AWX user japprover, approval 123 of workflow job 45)"
-    assert_nothing_leaked(job, artifact, api.token)
 
 
 @pytest.mark.parametrize(
