@@ -95,6 +95,18 @@ def test_round_trip_gives_every_table_identical(source, package, cluster):
         drop_database(copy)
 
 
+def test_a_json_lines_only_package_imports_identically(source, cluster, tmp_path):
+    store = open_store(f"file://{tmp_path}/store")
+    package_export.export(source.params(), store, SCHEMAS, ["jsonl"])
+    target = type(source)(cluster, f"{source.name}_jsonl")
+    try:
+        result = import_into(source, store, target.name)
+        assert "from jsonl" in result["steps"][4]
+        assert sorted_data(target) == sorted_data(source)
+    finally:
+        drop_database(target)
+
+
 def test_database_sql_loads_into_an_empty_database_with_psql(source, package, cluster):
     root, summary = package
     script = root / "exports" / source.name / summary["export_id"] / data_package.DATABASE_SQL

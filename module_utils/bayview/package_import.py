@@ -174,20 +174,42 @@ def _psql(admin: dict, database: str, script: bytes, psql: str, what: str) -> No
 
 
 def _copy_in(conn, store, descriptor: dict, resource: dict) -> None:
+    """One table's file into its table, streamed, its sha256 checked again on the way. CSV goes
+    straight in with COPY; JSON Lines goes through a temporary table of lines and json_populate_record."""
     info = resource["bayview"]
-    columns = [f["name"] for f in resource["schema"]["fields"]]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')").format(
-        sql.Identifier(info["schema"], info["table"]), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
+    table = sql.Identifier(info["schema"], info["table"])
+    columns = sql.SQL(", ").join(sql.Identifier(f["name"]) for f in resource["schema"]["fields"])
+    if resource["format"] == "csv":
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')").format(table, columns)
+    else:  # each line whole, exactly as the export's COPY wrote it
+        statement = sql.SQL(
+            "COPY pg_temp.bayview_import_lines (line) FROM STDIN "
+            "(FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02', ENCODING 'UTF8')"
+        )
     sha = hashlib.sha256()
-    with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
-        for chunk in store.download_stream(descriptor["_prefix"] + resource["path"]):
-            sha.update(chunk)
-            copy.write(chunk)
+    with conn.transaction(), conn.cursor() as cur:
+        if resource["format"] != "csv":
+            cur.execute("CREATE TEMPORARY TABLE bayview_import_lines (line text) ON COMMIT DROP")
+        with cur.copy(statement) as copy:
+            for chunk in store.download_stream(descriptor["_prefix"] + resource["path"]):
+                sha.update(chunk)
+                copy.write(chunk)
         if f"sha256:{sha.hexdigest()}" != resource["hash"]:  # changed since it was verified: roll it back
             raise RunbookError(
                 f"{resource['path']} changed in the store while it was imported (its sha256 no longer matches).",
                 "make sure nothing writes to the export, then import again.",
+            )
+        if resource["format"] != "csv":
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {table} ({columns}) OVERRIDING SYSTEM VALUE SELECT {selected} "
+                    "FROM pg_temp.bayview_import_lines l, "
+                    "LATERAL pg_catalog.json_populate_record(NULL::{table}, l.line::json) r"
+                ).format(
+                    table=table,
+                    columns=columns,
+                    selected=sql.SQL(", ").join(sql.Identifier("r", f["name"]) for f in resource["schema"]["fields"]),
+                )
             )
 
 
@@ -234,10 +256,11 @@ def _load(admin: dict, store, descriptor: dict, metadata: dict, database: str, p
     _psql(admin, database, pre, psql, "tables, types, functions")
     with db.connect(db.with_database(admin, database)) as conn:
         conn.execute("SET synchronous_commit = off")  # a new database: a crash means importing again anyway
-        tables = [r for r in descriptor["resources"] if r.get("format") == "csv" and "bayview" in r]
+        loaded_from = "csv" if "csv" in descriptor["bayview"]["formats"] else "jsonl"
+        tables = [r for r in descriptor["resources"] if r.get("format") == loaded_from and "bayview" in r]
         for resource in tables:
             _copy_in(conn, store, descriptor, resource)
-    steps.append(f"Loaded {len(tables)} tables with COPY in {time.monotonic() - started:.1f}s")
+    steps.append(f"Loaded {len(tables)} tables from {loaded_from} with COPY in {time.monotonic() - started:.1f}s")
     _psql(admin, database, post, psql, "indexes, constraints, triggers")
     with db.connect(db.with_database(admin, database)) as conn, conn.transaction():
         for seq in metadata["sequences"].values():
@@ -266,10 +289,10 @@ def import_package(
     info = descriptor["bayview"]
     steps.append(f"Chose export {info['export_id']} of {info['database']} ({descriptor['created']})")
     check_versions(descriptor, migrations_dir, runbook_version)
-    if "csv" not in info["formats"]:
+    if "csv" not in info["formats"] and "jsonl" not in info["formats"]:
         raise RunbookError(
-            f"Export {info['export_id']} has no CSV resources (formats: {', '.join(info['formats'])}); the import "
-            "loads CSV. Nothing was created.",
+            f"Export {info['export_id']} has no CSV or JSON Lines resources (formats: {', '.join(info['formats'])}); "
+            "the import loads those. Nothing was created.",
             "export with -e export_formats=csv (or load its database.sql with psql into an empty database).",
         )
     exists = check_target(admin, target)
