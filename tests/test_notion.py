@@ -239,6 +239,13 @@ def test_an_export_is_staged_raw_reconciled_by_every_rule_and_its_notion_only_pa
     # The legacy tables were only read.
     assert db.scalar("SELECT count(*) FROM bayview.memorials WHERE submission_id LIKE 'MG-1768%'") == 0
 
+    # The values views read the same in a parallel plan (a large staging table's): nothing they call
+    # may start a subtransaction there (0010's date readers did).
+    with db.connect() as conn:
+        conn.execute("SET force_parallel_mode = on")
+        for view in ("migration.notion_memorial_values", "migration.notion_chapel_values"):
+            assert conn.execute(f"SELECT count(problem) FROM {view}").fetchone()[0] > 0
+
 
 def api_sync(db, server, **kwargs) -> dict:
     return notion_sync.sync(

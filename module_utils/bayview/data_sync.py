@@ -17,7 +17,6 @@ from ansible.module_utils.bayview.data_migrate import ABSENT, candidates_sql_for
 from ansible.module_utils.bayview.data_migration_sql import LINKS_UP_TO, REMOVE_DELETED, RESYNC, statement
 from psycopg import sql
 
-
 # From this many rows a resync joins its sets (candidates, links) by hash, never by a nested loop.
 HASH_JOINS_FROM = 500
 
@@ -140,7 +139,16 @@ def sync(
     synced_until stays `margin_seconds` behind the server's clock: a web request whose
     transaction began earlier but committed later still gets picked up next time. A row read
     again within that margin is compared, not rewritten: `changes_this_run` counts only what
-    differed (rows updated, removed or created, quarantine entries changed)."""
+    differed (rows updated, removed or created, quarantine entries changed).
+
+    Rows the batch executor migrates in this sync are not compared again: they were read after
+    `until` was fixed, so they are as new as anything this sync would compare them with."""
+    with db.connect(params) as conn:
+        migrated_before, until = conn.execute(
+            """SELECT coalesce((SELECT last_key FROM migration.data_migration_checkpoints
+                                 WHERE data_migration = %s), 0), now() - make_interval(secs => %s)""",
+            [migration.NAME, margin_seconds],
+        ).fetchone()
     batches_now = run(params, migration, batch_size, None, lock_wait_seconds)["batches_this_run"] if new_rows else 0
     conn = db.connect(params)
     try:
@@ -154,10 +162,9 @@ def sync(
         # Without a column that says when a row changed, every migrated row is compared.
         changed = sql.SQL("AND {} > %(since)s").format(sql.Identifier(updated_at)) if updated_at else sql.SQL("")
         per_row = _candidates_per_row(conn, migration.NAME)
-        last_key, since, started_at, until = conn.execute(
-            """SELECT last_key, synced_until, started_at, now() - make_interval(secs => %s)
-                 FROM migration.data_migration_checkpoints WHERE data_migration = %s""",
-            [margin_seconds, migration.NAME],
+        since, started_at = conn.execute(
+            "SELECT synced_until, started_at FROM migration.data_migration_checkpoints WHERE data_migration = %s",
+            [migration.NAME],
         ).fetchone()
         since = since or started_at
 
@@ -173,7 +180,7 @@ def sync(
                             "SELECT {k} FROM {t} WHERE {k} > %(cursor)s AND {k} <= %(last_key)s {c} "
                             "ORDER BY {k} LIMIT %(limit)s"
                         ).format(k=key, t=table, c=changed),
-                        {"cursor": cursor, "last_key": last_key, "since": since, "limit": batch_size},
+                        {"cursor": cursor, "last_key": migrated_before, "since": since, "limit": batch_size},
                     ).fetchall()
                 ]
                 if not ids:

@@ -131,11 +131,14 @@ RETURNING p.id, p.outcome, p.match_rule
 """
 
 
+# Every memorial page, each sync: its stored texts, not the values view, which would read every
+# date and amount of every page to compare three names.
 DUPLICATES = """
 WITH pages AS (
-    SELECT v.id, v.title, substring(v.title FROM '^MG-(\\d{10,15})$')::bigint AS ms,
-           lower(coalesce(v.contact_email, v.contact_name)) AS contact, lower(v.deceased_name) AS deceased
-      FROM migration.notion_memorial_values v
+    SELECT p.id, p.title, substring(p.title FROM '^MG-(\\d{10,15})$')::bigint AS ms,
+           lower(coalesce(p.texts ->> 'Contact Email', p.texts ->> 'Contact Name')) AS contact,
+           lower(p.texts ->> 'Deceased Name') AS deceased
+      FROM migration.notion_pages p WHERE p.notion_database = 'memorial_garden'
 ),
 chained AS (
     SELECT id, title, ms, lag(title) OVER w AS previous_title, lag(ms) OVER w AS previous_ms

@@ -140,7 +140,7 @@ def sync(
         + staged["changed"]
         + reconciled["pages_reconciled"]
         + reconciled["duplicates_flagged"]
-        + sum(r["changes"] for r in records),
+        + sum(r["changes"] + r.get("batches", 0) for r in records),
         "reconciliation": reconciled,
         "records": records,
         "report": found,
@@ -156,5 +156,12 @@ def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_sec
     if state != "completed":
         return {"data_migration": migration.NAME, "status": state, "changes": 0, "note": "Phase 3 runs it"}
     result = data_sync.sync(params, migration, batch_size, 0, lock_wait_seconds)
-    changes = result.get("changes_this_run", 0)
-    return {"data_migration": migration.NAME, "status": result["status"], "changes": changes}
+    # changes: what the sync changed in records migrated before; batches: the new pages it migrated
+    return {
+        "data_migration": migration.NAME,
+        "status": result["status"],
+        "changes": result["changes_this_run"],
+        "batches": result["batches_this_run"],
+        "migrated": result["migrated"],
+        "quarantined": result["quarantined"],
+    }

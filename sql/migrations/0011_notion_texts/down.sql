@@ -143,6 +143,65 @@ SELECT CASE WHEN lower(v) IN ('', 'not provided', 'n/a', 'na', 'none', 'unknown'
   FROM (SELECT btrim(migration.notion_value(properties, name), E' \t\r\n') AS v) s
 $$;
 
+CREATE OR REPLACE FUNCTION migration.notion_date(v text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF v ~ '^\d{4}-\d{2}-\d{2}' THEN
+        RETURN left(v, 10)::date;
+    ELSIF v ~* '^(january|february|march|april|may|june|july|august|september|october|november|december) \d{1,2}, \d{4}' THEN
+        RETURN to_date(substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4}'), 'FMMonth FMDD, YYYY');
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION migration.notion_timestamp(v text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    clock text := substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4} (\d{1,2}:\d{2} ?[AaPp][Mm])$');
+BEGIN
+    IF v ~ '^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d\d:?\d\d)$' THEN
+        RETURN v::timestamptz;
+    ELSIF v ~ '^\d{4}-\d{2}-\d{2}T' THEN
+        RETURN v::timestamp AT TIME ZONE 'America/Detroit';
+    ELSIF migration.notion_date(v) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (migration.notion_date(v) + coalesce(migration.notion_time(clock), '00:00'::time))
+           AT TIME ZONE 'America/Detroit';
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION migration.notion_time(v text) RETURNS time
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    parts text[];
+    hour integer;
+BEGIN
+    parts := regexp_match(btrim(v), '^(\d{1,2})(?::(\d{2}))?\s*([AaPp])\.?\s*[Mm]\.?$');
+    IF parts IS NOT NULL THEN
+        hour := parts[1]::integer;
+        IF hour < 1 OR hour > 12 THEN
+            RETURN NULL;
+        END IF;
+        hour := hour % 12 + CASE WHEN lower(parts[3]) = 'p' THEN 12 ELSE 0 END;
+        RETURN make_time(hour, coalesce(parts[2], '0')::integer, 0);
+    END IF;
+    parts := regexp_match(btrim(v), '^(\d{1,2}):(\d{2})(?::(\d{2}))?$');
+    IF parts IS NOT NULL THEN
+        RETURN make_time(parts[1]::integer, parts[2]::integer, coalesce(parts[3], '0')::integer);
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION migration.notion_date_start(jsonb) PARALLEL SAFE;
 ALTER TABLE migration.notion_pages DROP COLUMN texts;
 DROP FUNCTION migration.notion_texts(jsonb);
 DROP FUNCTION migration.notion_property_text(jsonb);

@@ -1,12 +1,93 @@
 -- phase: 2
 -- description: Each staged Notion page's property values read once, when it is staged (notion_pages.texts), for the values views to read: reading them from the raw properties for every value took 5 ms a page.
 
+-- 0010's readers of dates and times caught a failed cast with an EXCEPTION block: a subtransaction
+-- for every value (50 us a timestamp), and an error in a parallel query (a subtransaction cannot
+-- start there, yet they were declared PARALLEL SAFE). These check the value before they convert it,
+-- so nothing can fail: the same values, NULL for the same unreadable ones.
+CREATE OR REPLACE FUNCTION migration.notion_date(v text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    parts text[] := regexp_match(v, '^(\d{4})-(\d{2})-(\d{2})');
+    y integer;
+    m integer;
+    d integer;
+BEGIN
+    IF parts IS NOT NULL THEN
+        y := parts[1]::integer;
+        m := parts[2]::integer;
+        d := parts[3]::integer;
+    ELSE
+        parts := regexp_match(v, '^([A-Za-z]+) (\d{1,2}), (\d{4})');
+        IF parts IS NULL THEN
+            RETURN NULL;
+        END IF;
+        m := array_position(ARRAY['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+                                  'september', 'october', 'november', 'december'], lower(parts[1]));
+        y := parts[3]::integer;
+        d := parts[2]::integer;
+    END IF;
+    IF y < 1 OR m IS NULL OR m > 12 OR m < 1 OR d < 1
+       OR d > extract(day FROM make_date(y, m, 1) + interval '1 month' - interval '1 day') THEN
+        RETURN NULL;
+    END IF;
+    RETURN make_date(y, m, d);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION migration.notion_time(v text) RETURNS time
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    parts text[] := regexp_match(btrim(v), '^(\d{1,2})(?::(\d{2}))?\s*([AaPp])\.?\s*[Mm]\.?$');
+    hour integer;
+BEGIN
+    IF parts IS NOT NULL THEN
+        hour := parts[1]::integer;
+        IF hour < 1 OR hour > 12 OR coalesce(parts[2], '0')::integer > 59 THEN
+            RETURN NULL;
+        END IF;
+        hour := hour % 12 + CASE WHEN lower(parts[3]) = 'p' THEN 12 ELSE 0 END;
+        RETURN make_time(hour, coalesce(parts[2], '0')::integer, 0);
+    END IF;
+    parts := regexp_match(btrim(v), '^(\d{1,2}):(\d{2})(?::(\d{2}))?$');
+    IF parts IS NULL OR parts[1]::integer > 23 OR parts[2]::integer > 59 OR coalesce(parts[3], '0')::integer > 59 THEN
+        RETURN NULL;
+    END IF;
+    RETURN make_time(parts[1]::integer, parts[2]::integer, coalesce(parts[3], '0')::integer);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION migration.notion_timestamp(v text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    day date := migration.notion_date(v);
+    parts text[];
+BEGIN
+    IF day IS NULL THEN
+        RETURN NULL;
+    ELSIF v ~ '^\d{4}-\d{2}-\d{2}T' THEN
+        parts := regexp_match(v, '^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$');
+        IF parts IS NULL OR parts[1]::integer > 23 OR parts[2]::integer > 59 OR coalesce(parts[3], '0')::integer > 59 THEN
+            RETURN NULL;
+        ELSIF parts[4] IS NOT NULL THEN
+            RETURN v::timestamptz;
+        END IF;
+        RETURN v::timestamp AT TIME ZONE 'America/Detroit';
+    END IF;
+    RETURN (day + coalesce(migration.notion_time(substring(v FROM '^[A-Za-z]+ \d{1,2}, \d{4} (\d{1,2}:\d{2} ?[AaPp][Mm])$')),
+                           '00:00'::time)) AT TIME ZONE 'America/Detroit';
+END
+$$;
+
+-- It still catches an unknown time zone (an EXCEPTION block): not in parallel.
+ALTER FUNCTION migration.notion_date_start(jsonb) PARALLEL RESTRICTED;
+
 -- A property's value as text, staged from the API (a property object) or an export (a display
 -- string): a title or rich text as its plain text, a select or status as its option name, a
 -- multi-select as 'A, B', a checkbox as Yes/No, a date as its start. PL/pgSQL: its plan is kept
 -- between calls (a SQL function with sub-selects is planned again for each).
 CREATE FUNCTION migration.notion_property_text(v jsonb) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL RESTRICTED AS $$
 BEGIN
     CASE jsonb_typeof(v)
         WHEN 'string' THEN
@@ -36,14 +117,14 @@ $$;
 
 -- 0010's notion_value, now one home with the above.
 CREATE OR REPLACE FUNCTION migration.notion_value(properties jsonb, name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL RESTRICTED AS $$
 SELECT migration.notion_property_text(properties -> name)
 $$;
 
 -- Every property of a page as its cleaned text: trimmed, NULL when empty or a placeholder ('Not
 -- provided', 'N/A', ...), as 0010's notion_text cleans one value.
 CREATE FUNCTION migration.notion_texts(properties jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL RESTRICTED AS $$
 SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN lower(t.text) IN ('', 'not provided', 'n/a', 'na', 'none', 'unknown',
                                                                     'tbd', '-', '--', '?', 'null')
                                              THEN NULL ELSE t.text END), '{}'::jsonb)
@@ -52,7 +133,7 @@ SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN lower(t.text) IN ('', 'not pro
 $$;
 
 CREATE OR REPLACE FUNCTION migration.notion_text(properties jsonb, name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL RESTRICTED AS $$
 SELECT migration.notion_texts(jsonb_build_object(name, properties -> name)) ->> name
 $$;
 
@@ -63,8 +144,8 @@ COMMENT ON COLUMN migration.notion_pages.texts IS
     'Each property''s value as cleaned text (migration.notion_texts), read from properties when the page is staged';
 
 -- The views of 0010, reading the page's stored texts instead of parsing its properties again for
--- every value: the same columns, the same values. (No OFFSET 0 fence: reading a stored text is
--- cheap, and a query that uses a few columns computes only those.)
+-- every value: the same columns, the same values. The values read from the texts are fenced with
+-- OFFSET 0, so that each is computed once per page, not once per place it is used.
 CREATE OR REPLACE VIEW migration.notion_memorial_values AS
 SELECT p.id, p.page_key, p.title, p.page_id, p.last_edited_time, p.staged_at, p.outcome,
        v.*,
@@ -111,6 +192,7 @@ SELECT p.id, p.page_key, p.title, p.page_id, p.last_edited_time, p.staged_at, p.
                    (p.texts ->> 'Deceased Name') AS deceased_name,
                    (p.texts ->> 'Bay View History') AS bayview_history
            ) r
+    OFFSET 0
  ) v
  WHERE p.notion_database = 'memorial_garden';
 
@@ -176,5 +258,6 @@ SELECT p.id, p.page_key, p.title, p.page_id, p.last_edited_time, p.staged_at, p.
                    coalesce(migration.notion_bool(p.texts ->> 'Altar Guild Notified'), false)
                        AS altar_guild_notified
            ) r
+    OFFSET 0
  ) v
  WHERE p.notion_database = 'chapel';
