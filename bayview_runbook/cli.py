@@ -392,11 +392,19 @@ def parser() -> argparse.ArgumentParser:
     imported.add_argument("--database", required=True, metavar="NAME", help="the new database to create")
     notion = commands.add_parser("notion-sync", parents=[common], help="read Notion, stage it raw, reconcile it")
     notion.add_argument("--export", metavar="PATH", help="a Notion export (zip, folder or csv); else the live API")
+    copy = commands.add_parser("portable-copy", help="copy every entity between two portable data API adapters")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="the adapter read from")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="the adapter written to")
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(parser().parse_args(argv))
+    args = parser().parse_args(argv)
+    if args.command == "portable-copy":  # no playbook: bayview_runbook.portable.copy
+        from bayview_runbook.portable.copy import cli_copy
+
+        return cli_copy(args.source, args.target)
+    return run(args)
 
 
 if __name__ == "__main__":

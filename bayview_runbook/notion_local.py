@@ -2,7 +2,9 @@
 rehearsal): an HTTP server on 127.0.0.1 that answers what the runbook asks, in the documented
 request and response shapes of API version 2025-09-03: POST /v1/data_sources/{id}/query with
 page_size, start_cursor, a last_edited_time filter and sorts; errors as Notion's error objects.
-The real notion-client SDK talks to it through its base_url. It can be told to answer the next
+The real notion-client SDK talks to it through its base_url. For the portable data API's Notion
+adapter (with writes enabled) it also answers GET /v1/pages/{id}, POST /v1/pages (a parent
+data_source_id) and PATCH /v1/pages/{id} (properties, in_trash). It can be told to answer the next
 requests with a 429 (and Retry-After), a 502 or a 401, to hold clients to a request rate as
 Notion does (a 429 for a request over it), and records when each request came.
 """
@@ -119,6 +121,25 @@ class NotionState:
         return created
 
 
+def request_value(name: str, prop: dict):
+    """The plain value of a property as a create or update request gives it (the documented request
+    shapes: title/rich_text as text objects, select as {name}, date as {start}, or the value)."""
+    kind = next(
+        (
+            k
+            for k in ("title", "rich_text", "select", "date", "checkbox", "number", "email", "phone_number")
+            if k in prop
+        ),
+        None,
+    )
+    value = prop.get(kind)
+    if kind in ("title", "rich_text"):
+        return "".join(part.get("text", {}).get("content", "") for part in value or [])
+    if kind in ("select", "date"):
+        return None if value is None else value.get("name" if kind == "select" else "start")
+    return value
+
+
 def _error(status: int, code: str, message: str) -> dict:
     return {"object": "error", "status": status, "code": code, "message": message, "request_id": str(uuid.uuid4())}
 
@@ -138,6 +159,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.do_POST()
+
+    def do_PATCH(self) -> None:  # noqa: N802 - the http.server API
+        self.do_POST()
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         length = int(self.headers.get("Content-Length") or 0)
@@ -166,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Notion-Version") != NOTION_VERSION:
             return self._send(400, _error(400, "invalid_request", "Unsupported Notion-Version."))
         parts = self.path.strip("/").split("/")
+        if parts[:2] == ["v1", "pages"]:
+            return self._pages(parts[2:], body)
         if len(parts) != 4 or parts[:2] != ["v1", "data_sources"] or parts[3] != "query":
             return self._send(400, _error(400, "invalid_request_url", "Invalid request URL."))
         if parts[2] not in state.pages:
@@ -174,6 +203,28 @@ class Handler(BaseHTTPRequestHandler):
         if not 1 <= size <= 100:
             return self._send(400, _error(400, "validation_error", "page_size should be between 1 and 100"))
         self._send(200, self._query(state.pages[parts[2]], body, size))
+
+    def _pages(self, rest: list[str], body: dict) -> None:
+        """pages.retrieve (GET /v1/pages/{id}), pages.create (POST /v1/pages), pages.update (PATCH)."""
+        state = self.state
+        with state.lock:
+            if self.command == "POST" and not rest:
+                source = (body.get("parent") or {}).get("data_source_id")
+                if source not in state.pages:
+                    return self._send(404, _error(404, "object_not_found", f"Could not find data source {source}."))
+                values = {name: request_value(name, prop) for name, prop in body.get("properties", {}).items()}
+                return self._send(200, state.add(source, values))
+            found = next((p for pages in state.pages.values() for p in pages if rest and p["id"] == rest[0]), None)
+            if found is None or len(rest) != 1 or self.command not in ("GET", "PATCH"):
+                return self._send(404, _error(404, "object_not_found", f"Could not find page {'/'.join(rest)}."))
+            if self.command == "PATCH":
+                for name, prop in body.get("properties", {}).items():
+                    found["properties"][name] = property_value(name, request_value(name, prop))
+                for flag in ("in_trash", "archived"):
+                    if flag in body:
+                        found["in_trash"] = found["archived"] = bool(body[flag])
+                found["last_edited_time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:00.000Z")
+            return self._send(200, found)
 
     def _query(self, pages: list[dict], body: dict, size: int) -> dict:
         found = list(pages)
