@@ -172,7 +172,10 @@ def retry_on_lock_timeout(
 def libpq_env(params: dict, dbname: str | None = None) -> dict[str, str]:
     """Environment for pg_dump/pg_restore: credentials travel here, never on the command line."""
     c = params["connection"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    # The connection comes from params alone; only the client's TLS files (a credential's CA
+    # certificate under AWX) are kept from the environment, as libpq reads them for psycopg too.
+    tls = ("PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGSSLCRL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") or k in tls}
     env.update(
         {
             "PGHOST": str(c["host"]),

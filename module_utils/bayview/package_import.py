@@ -92,9 +92,20 @@ def check_target(admin: dict, name: str) -> bool:
             f"import_database {name!r} is not a database name PostgreSQL accepts (1 to 63 bytes). Nothing was created.",
             "pass -e import_database=<a new database name>.",
         )
+    if name in ("postgres", "template0", "template1"):
+        raise RunbookError(
+            f"import_database {name} is one of the server's own databases (a template's content goes into every "
+            "database created after it). Nothing was created.",
+            "pass -e import_database=<a new database name>.",
+        )
     if not _exists(admin, name):
         return False
     with db.connect(db.with_database(admin, name)) as conn:
+        if conn.execute("SELECT datistemplate FROM pg_catalog.pg_database WHERE datname = %s", [name]).fetchone()[0]:
+            raise RunbookError(
+                f"The database {name} is a template. Nothing was changed.",
+                "pass -e import_database=<a new database name>.",
+            )
         found = [r[0] for r in conn.execute(CONTENTS_SQL)]
     if found:
         shown = ", ".join(found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
@@ -154,6 +165,20 @@ def verify(store, descriptor: dict) -> list[str]:
             "use another export (list them with playbooks/export.yml -e export_action=list), or write a fresh one.",
         )
     return checked
+
+
+def checked_small(store, descriptor: dict, path: str) -> bytes:
+    """A small file of the package (schema.sql, metadata.json) as it is used, checked against the
+    descriptor again: verify() read it earlier, and the store may have changed since."""
+    data = store.get_small(descriptor["_prefix"] + path)
+    resource = next((r for r in descriptor["resources"] if r["path"] == path), None)
+    if resource is None or f"sha256:{hashlib.sha256(data).hexdigest()}" != resource["hash"]:
+        raise RunbookError(
+            f"{path} of export {descriptor['bayview']['export_id']} differs from its descriptor now (it changed "
+            "after it was verified). Nothing of it was used.",
+            "find out who writes to the store; use another export, or write a fresh one.",
+        )
+    return data
 
 
 def _psql(admin: dict, database: str, script: bytes, psql: str, what: str) -> None:
@@ -245,7 +270,7 @@ def _drop_schemas(admin: dict, database: str, schemas: list[str]) -> None:
 
 
 def _load(admin: dict, store, descriptor: dict, metadata: dict, database: str, psql: str, steps: list[str]) -> None:
-    schema_text = store.get_small(descriptor["_prefix"] + data_package.SCHEMA)
+    schema_text = checked_small(store, descriptor, data_package.SCHEMA)
     pre, marker, post = schema_text.partition(data_package.POST_DATA_MARKER.encode())
     if not marker:
         raise RunbookError(
@@ -298,7 +323,7 @@ def import_package(
     exists = check_target(admin, target)
     steps.append(f"The target {target} {'exists and is empty' if exists else 'does not exist yet'}")
     checked = verify(store, descriptor)
-    metadata = json.loads(store.get_small(descriptor["_prefix"] + data_package.METADATA))
+    metadata = json.loads(checked_small(store, descriptor, data_package.METADATA))
     if metadata["export_id"] != info["export_id"] or metadata["ledger_version"] != info["ledger_version"]:
         raise RunbookError(
             f"metadata.json of export {info['export_id']} does not match its descriptor. Nothing was created.",
@@ -311,7 +336,9 @@ def import_package(
         steps.append(f"Would create {target} and load {len(metadata['tables'])} tables ({rows} rows)")
         return {"export_id": info["export_id"], "database": target, "steps": steps, "imported": False}
     owner = params["connection"]["user"]
-    loading = target if exists else f"{target[:40]}_importing_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
+    # at most 63 bytes: the target's first 38 bytes (whole characters) and the suffix
+    stem = target.encode()[:38].decode(errors="ignore")
+    loading = target if exists else f"{stem}_importing_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
     started = time.monotonic()
     try:
         if not exists:
