@@ -483,3 +483,25 @@ def test_e2e_the_migrated_sample_copies_into_mongodb(cluster, full_template, tmp
         target.close()
     finally:
         drop_database(db)
+
+
+def test_the_notion_adapter_reads_values_as_the_sync_s_views_do(pg_db):
+    """The adapter's readers give what the sync's SQL readers (migration.notion_*) give, value for value."""
+    from bayview_runbook.portable import notion as n
+
+    samples = {
+        "notion_time": (n._time, ["2:00 PM", "2 pm", "2pm", "2:00p.m.", "14:00", "14:00:00", "25:00", "13 pm", "noon"]),
+        "notion_date": (n._date, ["2026-01-05", "2026-02-30", "2026-01-05T10:40:00.000-05:00", "soon"]),
+        "notion_timestamp": (
+            n._timestamp,
+            ["2026-01-05", "2026-07-05T10:40:00.000-05:00", "2026-01-05T10:40:00", "2026-01-05T15:40:00Z", "x"],
+        ),
+        "notion_money": (n._money, ["$450.00", "1,200.50", "450", "450.545", "$ 12", "abc", "-5"]),
+        "notion_option": (n._option, ["General Use", "general-use", "Wedding", "  pending review "]),
+        "notion_bool": (n._bool, ["Yes", "no", "true", "FALSE", "maybe"]),
+    }
+    with pg_db.connect() as conn:
+        for function, (reader, values) in samples.items():
+            for value in values:
+                expected = conn.execute(f"SELECT migration.{function}(%s)", [value]).fetchone()[0]
+                assert reader(value) == expected, (function, value)

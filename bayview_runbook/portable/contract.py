@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bayview_runbook.data_access import PAYMENT_FIELDS, PERSON_FIELDS, PERSON_TYPE_BY_ROLE, RECORDS, _fields
 
@@ -153,7 +153,7 @@ def coerce(field: str, value, kind: str | None = None):
         if kind == "numeric":
             if isinstance(value, bool):
                 raise TypeError
-            return Decimal(str(value)).quantize(CENT)
+            return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)  # as PostgreSQL rounds numeric(10,2)
         if kind == "boolean":
             if not isinstance(value, bool):
                 raise TypeError

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time as clock
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from ansible.module_utils.bayview import notion_read
 
 from bayview_runbook.engine import DATA_MIGRATIONS, data_migrations
 from bayview_runbook.notion_local import TYPES as PROPERTY_TYPES
-from bayview_runbook.portable.contract import ENTITIES, NotSupported, PortableDataAPI, PortableError, matches
+from bayview_runbook.portable.contract import CENT, ENTITIES, NotSupported, PortableDataAPI, PortableError, matches
 
 LOCAL = ZoneInfo("America/Detroit")
 PLACEHOLDERS = {"", "not provided", "n/a", "na", "none", "unknown", "tbd", "-", "--", "?", "null"}
@@ -144,7 +144,7 @@ def _money(v: str | None) -> Decimal | None:
     if not v or not re.match(r"^\$?\s*[0-9][0-9,]*(\.[0-9]+)?$", v):
         return None
     try:
-        return round(Decimal(v.replace("$", "").replace(",", "").strip()), 2)
+        return Decimal(v.replace("$", "").replace(",", "").strip()).quantize(CENT, ROUND_HALF_UP)  # as numeric rounds
     except InvalidOperation:
         return None
 

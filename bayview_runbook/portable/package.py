@@ -36,6 +36,8 @@ class PackageAdapter(PortableDataAPI):
         if verify:
             package_import.verify(self.store, self.descriptor)
         self._tables: dict[str, list[dict]] = {}
+        self._entities: dict[str, list[dict]] = {}  # read once: a package never changes
+        self._detail_rows: dict[str, dict[str, dict]] = {}
 
     def _table(self, name: str) -> list[dict]:
         if name not in self._tables:
@@ -56,30 +58,46 @@ class PackageAdapter(PortableDataAPI):
         booleans = {f["name"] for f in chosen["schema"]["fields"] if f["type"] == "boolean"}
         return [{k: (None if v == "" else (v == "t") if k in booleans else v) for k, v in row.items()} for row in rows]
 
+    def _links(self) -> tuple[dict, dict]:
+        """The person links by (legacy_table, legacy_id) and by (record_table, record_id), built once."""
+        if not hasattr(self, "_by_key"):
+            legacy, modern = {}, {}
+            for link in self._table("core.person_legacy_links"):
+                legacy.setdefault((link["legacy_table"], str(link["legacy_id"])), {})[link["role"]] = str(
+                    link["person_id"]
+                )
+            for link in self._table("core.record_person_links"):
+                modern.setdefault((link["record_table"], str(link["record_id"])), {})[link["role"]] = str(
+                    link["person_id"]
+                )
+            self._by_key = (legacy, modern)
+        return self._by_key
+
     def _persons(self, entity: str, record: dict) -> dict:
-        table = TABLES[entity]
+        legacy, modern = self._links()
         persons = {}
         if record.get("legacy_table") is not None:
-            for link in self._table("core.person_legacy_links"):
-                if link["legacy_table"] == record["legacy_table"] and str(link["legacy_id"]) == str(
-                    record["legacy_id"]
-                ):
-                    persons[link["role"]] = str(link["person_id"])
-        for link in self._table("core.record_person_links"):
-            if link["record_table"] == table and str(link["record_id"]) == str(record["id"]):
-                persons[link["role"]] = str(link["person_id"])
-        return persons
+            persons |= legacy.get((record["legacy_table"], str(record["legacy_id"])), {})
+        return persons | modern.get((TABLES[entity], str(record["id"])), {})
 
     def _details(self, record: dict) -> dict | None:
         spec = RECORDS["chapel_service"]["details"].get(record.get("service_type"))
         if spec is None:
             return None
-        rows = sorted(
-            (r for r in self._table(spec[0]) if str(r["service_id"]) == str(record["id"])), key=lambda r: int(r["id"])
-        )
-        return {k: rows[0].get(k) for k in DETAIL_FIELDS[record["service_type"]]} if rows else None
+        if spec[0] not in self._detail_rows:  # the first detail row of each service, as ModernAdapter.read takes it
+            first: dict[str, dict] = {}
+            for row in sorted(self._table(spec[0]), key=lambda r: int(r["id"])):
+                first.setdefault(str(row["service_id"]), row)
+            self._detail_rows[spec[0]] = first
+        row = self._detail_rows[spec[0]].get(str(record["id"]))
+        return {k: row.get(k) for k in DETAIL_FIELDS[record["service_type"]]} if row else None
 
     def _all(self, entity: str) -> list[dict]:
+        if entity not in self._entities:
+            self._entities[entity] = self._assemble(entity)
+        return self._entities[entity]
+
+    def _assemble(self, entity: str) -> list[dict]:
         rows = [dict(r) for r in self._table(TABLES[entity])]
         for row in rows:
             if entity in RECORD_ENTITIES:

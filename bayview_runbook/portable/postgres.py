@@ -52,6 +52,9 @@ class PostgresAdapter(PortableDataAPI):
 
     # --- reads ---
     def _rows(self, entity: str, conditions: dict) -> list[dict]:
+        ids = ("id", "memorial_application_id", "chapel_service_id")
+        if any(k in ids and v is not None and not v.isdigit() for k, v in conditions.items()):
+            return []  # an id this database cannot have (another adapter's) names nothing here
         columns = ("id", *PLAIN[entity])
         where = sql.SQL(" AND ").join(
             sql.SQL("{} IS NOT DISTINCT FROM %s").format(sql.Identifier(k)) for k in conditions
@@ -61,10 +64,7 @@ class PostgresAdapter(PortableDataAPI):
             _table(entity),
             sql.SQL(" WHERE ") + where if conditions else sql.SQL(""),
         )
-        params = [
-            int(v) if k in ("id", "memorial_application_id", "chapel_service_id") and v else v
-            for k, v in conditions.items()
-        ]
+        params = [int(v) if k in ids and v is not None else v for k, v in conditions.items()]
         with self.conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(query, params).fetchall()
 
