@@ -159,6 +159,7 @@ def coerce(field: str, value, kind: str | None = None):
                 raise TypeError
             return value
         if kind == "integer":
+            value = int(value) if isinstance(value, str) else value  # '120', as CSV gives it
             if isinstance(value, bool) or int(value) != value:
                 raise TypeError
             return int(value)
@@ -167,7 +168,8 @@ def coerce(field: str, value, kind: str | None = None):
                 raise TypeError
             return str(value)
     except (TypeError, ValueError, InvalidOperation, AttributeError):
-        raise InvalidValue(f"{field} {value!r} is not a {kind} value.") from None
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise InvalidValue(f"{field} {value!r} is not {article} {kind} value.") from None
     raise InvalidValue(f"{field} has no type {kind!r}.")  # pragma: no cover - the table above is closed
 
 
@@ -233,7 +235,7 @@ def complete(entity: str, record: dict) -> dict:
         if name == "persons":
             out[name] = {role: str(pid) for role, pid in (value or {}).items()}
         elif name == "details":
-            out[name] = dict(value) if value else None
+            out[name] = {k: coerce(k, v) for k, v in value.items()} if value else None
         else:
             out[name] = coerce(name, value)
     return out
