@@ -715,6 +715,14 @@ def test_a_sign_off_outside_a_workflow_needs_a_name(awx_job):
     assert "Nobody signs off. Nothing was signed off." in (artifact / "stdout").read_text()
 
 
+def test_a_typed_name_cannot_sign_off_in_an_awx_job(awx_job, legacy_db):
+    """Past the workflow's approvals: a job template launched with signoff_by is refused before anything."""
+    result, artifact = awx_job.run("Bay View - Sign off a phase", "signoff-typed", {"phase": 1, "signoff_by": "Anyone"})
+    assert_ran(result, artifact, status="failed")
+    assert "under AWX a phase is signed off by approving" in (artifact / "stdout").read_text()
+    assert legacy_db.scalar("SELECT to_regclass('migration.phase_gates')") is None, "the database was not touched"
+
+
 def test_an_approval_signs_off_only_a_gate_recorded_before_it_was_requested(legacy_db):
     """An approval replayed from an earlier workflow (its sign-off job launched again, or its id passed by hand)
     cannot sign off a later run's gate: the approval's request time must follow the gate."""
