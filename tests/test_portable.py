@@ -150,7 +150,6 @@ def worlds(pg_db, notion_server, tmp_path_factory):
             if not MONGO_URL:
                 pytest.skip("no MongoDB server: set BAYVIEW_MONGO_URL (mongodb://host:port) to run against one")
             adapter = MongoAdapter(MONGO_URL, f"bayview_test_{uuid.uuid4().hex[:8]}")
-            closers.append(lambda a=adapter: a.client.drop_database(a.db.name))
             made[name] = (adapter, seed(adapter))
         elif name == "notion-writes":
             adapter = notion(notion_server, writes=True)
@@ -164,6 +163,8 @@ def worlds(pg_db, notion_server, tmp_path_factory):
             package_export.export(pg_db.params(), open_store(f"file://{root}"), list(data_package.SCHEMAS), ["jsonl"])
             made[name] = (PackageAdapter(f"file://{root}", pg_db.name), ids)
         closers.append(made[name][0].close)
+        if name == "mongodb":  # run before the close (closers run last first): the test's database goes
+            closers.append(lambda a=made[name][0]: a.client.drop_database(a.db.name))
         return made[name]
 
     yield world
@@ -477,7 +478,12 @@ def test_e2e_the_migrated_sample_copies_into_mongodb(cluster, full_template, tmp
         source = PostgresAdapter(db.connect())
         target = MongoAdapter(MONGO_URL or f"montydb://{tmp_path / 'e2e'}#e2e", f"bayview_e2e_{uuid.uuid4().hex[:8]}")
         result = copy_all(source, target)
+        print({entity: count["copied"] for entity, count in result["entities"].items()})
         assert result["reconciled"] and result["entities"]["memorial_application"]["copied"] > 100
+        # a migrated record keeps its persons (from its legacy row's links) and payments in the copy
+        [original] = [r for r in source.query("memorial_application", {}) if r["persons"] and r["submission_id"]][:1]
+        [copied] = target.query("memorial_application", {"submission_id": original["submission_id"]})
+        assert sorted(copied["persons"]) == sorted(original["persons"])
         if MONGO_URL:
             target.client.drop_database(target.db.name)
         target.close()

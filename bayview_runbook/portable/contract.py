@@ -22,7 +22,7 @@ instead map to a person's fields, which creates that person with the record (its
 defaults from the role). `details` is a dict of the detail record's fields (without ids).
 
 Operations:
-  create(entity, data) -> id
+  create(entity, data) -> id     (a reference to a person or record the adapter lacks: NotFound)
   read(entity, id) -> dict       every field of the entity, None where unset; NotFound if absent
   update(entity, id, changes)    only the fields given; NotFound if absent
   delete(entity, id)             NotFound if absent. Deleting a record deletes its payments and its
@@ -291,13 +291,15 @@ class PortableDataAPI:
                 raise NotFound(f"The {entity}'s {role} {person!r} names no person in the {self.name} adapter.")
 
     # --- the operations ---
-    def create(self, entity: str, data: dict) -> str:
+    def create(self, entity: str, data: dict, check_references: bool = True) -> str:
+        """check_references=False is for a copy, whose references are ids it has just created here."""
         values = check_values(entity, data)
         self._require(entity, "create")
         self._held_check(entity, values)
         if entity == "payment" and values.get("paid_for") is None:
             values["paid_for"] = paid_for(values)
-        self._references_exist(entity, values)
+        if check_references:
+            self._references_exist(entity, values)
         return str(self._create(entity, values))
 
     def read(self, entity: str, id) -> dict:

@@ -50,7 +50,7 @@ def copy_all(source: PortableDataAPI, target: PortableDataAPI) -> dict:
             for column, referred in REFERENCES.items():
                 if data.get(column) is not None:
                     data[column] = new_ids[referred][data[column]]
-            new_ids[entity][record["id"]] = target.create(entity, data)
+            new_ids[entity][record["id"]] = target.create(entity, data, check_references=False)
         counts[entity]["copied"] = len(new_ids[entity])
     for entity, count in counts.items():
         if count["target_before"] is not None:

@@ -72,6 +72,11 @@ class MongoAdapter(PortableDataAPI):
         if isinstance(url_or_db, str):
             self.client, name = _client(url_or_db)
             self.db = self.client[database or name]
+            if not url_or_db.startswith("montydb:"):  # a server: the relations' lookups by index
+                for entity, key in (("payment", "memorial_application_id"), ("payment", "chapel_service_id")):
+                    self._col(entity).create_index(key)
+                for entity in RECORD_ENTITIES:
+                    self._col(entity).create_index("persons.person_id")
         else:  # a pymongo (or montydb) database object
             self.client, self.db = None, url_or_db
 
