@@ -456,15 +456,20 @@ def test_copy_refuses_a_target_that_cannot_hold_the_source(worlds):
         copy_all(source, target)
 
 
-def test_the_cli_copies_between_urls(pg_db, tmp_path, worlds):
+def test_the_cli_copies_between_urls(pg_db, tmp_path, worlds, capsys):
     worlds("postgresql")
     from bayview_runbook import cli
 
     url = f"postgresql://postgres@127.0.0.1:{pg_db.cluster.port}/{pg_db.name}?passfile={pg_db.cluster.passfile}"
-    assert open_adapter(f"montydb://{tmp_path}/cli#x").count("person") == 0
-    code = cli.main(["portable-copy", "--from", url, "--to", f"montydb://{tmp_path}/cli#x"])
-    assert code == 0
-    assert open_adapter(f"montydb://{tmp_path}/cli#x").count("payment") == PostgresAdapter(url).count("payment")
+    assert cli.main(["portable-copy", "--from", url, "--to", f"montydb://{tmp_path}/cli#x"]) == 0
+    out = capsys.readouterr().out
+    with open_adapter(f"montydb://{tmp_path}/cli#x") as copied, open_adapter(url) as source:
+        for entity in ENTITIES:
+            assert f"{entity}: {source.count(entity)} in postgresql, {source.count(entity)} copied to mongodb" in out
+            assert copied.count(entity) == source.count(entity)
+    assert out.endswith("counts reconciled\n")
+    assert cli.main(["portable-copy", "--from", url, "--to", "ftp://nowhere"]) == 1
+    assert "is not an adapter of the portable data API" in capsys.readouterr().err
 
 
 @pytest.mark.e2e
