@@ -128,8 +128,15 @@ def notion_server():
         yield server
 
 
-def notion(server, writes: bool) -> NotionAdapter:
-    return NotionAdapter(TOKEN, {"memorial_garden": MEMORIAL_DS, "chapel": CHAPEL_DS}, server.base_url, writes=writes)
+def notion(server, writes: bool, rate: float = 1000.0) -> NotionAdapter:
+    """The adapter on the local server (which sets no rate limit unless told: the tests go faster than 3/s)."""
+    return NotionAdapter(
+        TOKEN,
+        {"memorial_garden": MEMORIAL_DS, "chapel": CHAPEL_DS},
+        server.base_url,
+        writes=writes,
+        requests_per_second=rate,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -531,3 +538,24 @@ def test_a_csv_only_package_reads_the_same_records(worlds, pg_db, tmp_path):
             jsonl.query(entity, {}), key=lambda r: r["id"]
         ), entity
     assert csv_only.read("memorial_application", ids["memorial"])["is_member"] is True
+
+
+def test_notion_waits_out_a_429_repeats_a_failed_read_but_never_a_failed_write(notion_server):
+    adapter = notion(notion_server, writes=True)
+    state = notion_server.state
+    before = len(state.requests)
+    state.faults.append((429, {"Retry-After": "0"}))
+    page = adapter.create(
+        "chapel_service", {"service_type": "baptism", "service_date": "2027-09-05", "service_time": "11:00"}
+    )
+    creates = [body for _at, path, body in state.requests[before:] if path == "/v1/pages"]
+    assert len(creates) == 2  # the refused one and its retry: one page
+    state.faults.append((502, {}))  # a read is asked again
+    assert adapter.read("chapel_service", page)["service_type"] == "baptism"
+    from bayview_runbook.portable import PortableError
+
+    state.faults.append((502, {}))  # a write may have happened: it is not repeated
+    with pytest.raises(PortableError, match="Notion refused updating page .*: 502"):
+        adapter._call(lambda: adapter.client.pages.update(page, properties={}), f"updating page {page}", write=True)
+    adapter.delete("chapel_service", page)
+    adapter.close()

@@ -232,6 +232,7 @@ class NotionAdapter(PortableDataAPI):
         self.token, self.data_sources, self.base_url, self.writes = token, data_sources, base_url, writes
         self.requests_per_second = requests_per_second
         self.client = notion_read._client(token, base_url)
+        self.limit = notion_read.RateLimit(requests_per_second)
         unsupported = {("payment", op): NO_PAYMENTS for op in ("create", "read", "update", "delete", "query")}
         unsupported |= {("person", op): EMBEDDED for op in ("create", "update", "delete")}
         if not writes:
@@ -242,15 +243,31 @@ class NotionAdapter(PortableDataAPI):
         self.client.close()
 
     # --- pages ---
-    def _call(self, call, what: str):
-        from notion_client.errors import APIResponseError
+    def _call(self, call, what: str, write: bool = False):
+        """One request within the rate limit (notion_read.RateLimit). A 429 waits its Retry-After and is
+        asked again (Notion did nothing); a 5xx is asked again only for a read (a write may have
+        happened). A 400 or 404 is None (no such page); anything else a PortableError naming it."""
+        import httpx
+        from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
-        try:
-            return call()
-        except APIResponseError as exc:
-            if exc.status in (400, 404):
-                return None
-            raise PortableError(f"Notion refused {what}: {exc.status} {exc.code}.") from None
+        for attempt in range(notion_read.MAX_ATTEMPTS):
+            self.limit.wait()
+            last = attempt == notion_read.MAX_ATTEMPTS - 1
+            try:
+                return call()
+            except HTTPResponseError as exc:
+                if exc.status in (400, 404):
+                    return None
+                if last or not (exc.status == 429 or (exc.status >= 500 and not write)):
+                    code = getattr(exc, "code", "") or "error"
+                    raise PortableError(f"Notion refused {what}: {exc.status} {code}.") from None
+                delay = notion_read._retry_after(exc.headers) if exc.status == 429 else None
+            except (RequestTimeoutError, httpx.TransportError) as exc:
+                if last or write:
+                    raise PortableError(f"Notion could not be reached while {what} ({type(exc).__name__}).") from None
+                delay = None
+            clock.sleep(delay if delay is not None else min(2**attempt, 30))
+        return None  # pragma: no cover - the loop returns or raises
 
     def _page(self, entity_or_none: str | None, page_id: str) -> dict | None:
         page = self._call(lambda: self.client.pages.retrieve(page_id), f"reading page {page_id}")
@@ -335,10 +352,12 @@ class NotionAdapter(PortableDataAPI):
         if title not in properties:
             prefix = "MG" if entity == "memorial_application" else "CHAPEL"
             properties[title] = _written(title, f"{prefix}-{int(clock.time() * 1000)}")
-        page = self.client.pages.create(
-            parent={"type": "data_source_id", "data_source_id": self.data_sources[DATABASE[entity]]},
-            properties=properties,
+        parent = {"type": "data_source_id", "data_source_id": self.data_sources[DATABASE[entity]]}
+        page = self._call(
+            lambda: self.client.pages.create(parent=parent, properties=properties), f"creating a {entity}", write=True
         )
+        if page is None:
+            raise PortableError(f"Notion has no {DATABASE[entity]} data source {parent['data_source_id']} to write to.")
         return page["id"]
 
     def _read(self, entity: str, id: str) -> dict | None:
@@ -357,13 +376,13 @@ class NotionAdapter(PortableDataAPI):
             return False
         properties = self._properties(entity, values)
         if properties:
-            self.client.pages.update(id, properties=properties)
+            self._call(lambda: self.client.pages.update(id, properties=properties), f"updating page {id}", write=True)
         return True
 
     def _delete(self, entity: str, id: str) -> bool:
         if self._page(entity, id) is None:
             return False
-        self.client.pages.update(id, in_trash=True)
+        self._call(lambda: self.client.pages.update(id, in_trash=True), f"trashing page {id}", write=True)
         return True
 
     def _query(self, entity: str, conditions: dict) -> list[dict]:
