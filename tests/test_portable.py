@@ -559,3 +559,32 @@ def test_notion_waits_out_a_429_repeats_a_failed_read_but_never_a_failed_write(n
         adapter._call(lambda: adapter.client.pages.update(page, properties={}), f"updating page {page}", write=True)
     adapter.delete("chapel_service", page)
     adapter.close()
+
+
+def test_notion_queries_page_through_every_page_and_read_the_forms_spellings():
+    """Pages as the forms wrote them (2025's lowercase options, 'Pending Review', '2 pm'), 250 of them:
+    three requests of at most 100, every page read, trashed ones left out."""
+    with NotionServer(TOKEN) as server:
+        state = server.state
+        state.pages.update({MEMORIAL_DS: [], CHAPEL_DS: []})
+        for i in range(250):
+            state.add(
+                CHAPEL_DS,
+                {
+                    "Application ID": f"CHAPEL-{i}",
+                    "Type": "general_use" if i % 2 else "General Use",
+                    "Status": "Pending Review",
+                    "Service Date": "2027-03-01",
+                    "Service Time": "2 pm",
+                    "Contact Name": "Not provided" if i == 7 else f"Pat Q. Lee{i}",
+                },
+            )
+        state.pages[CHAPEL_DS][0]["in_trash"] = True
+        adapter = notion(server, writes=False)
+        before = len(state.requests)
+        services = adapter.query("chapel_service", {"service_type": "general_use", "status": "pending"})
+        assert len(services) == 249 and {s["service_time"] for s in services} == {time(14, 0)}
+        assert len(state.requests) - before == 3
+        persons = adapter.query("person", {"first_name": "Pat Q."})
+        assert len(persons) == 248  # no name on page 7 ('Not provided'): no person
+        adapter.close()

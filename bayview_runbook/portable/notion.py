@@ -280,18 +280,30 @@ class NotionAdapter(PortableDataAPI):
         return page
 
     def _pages(self, entity: str) -> list[dict]:
+        """Every page of the entity's data source (not trashed), 100 a request, as the sync pages."""
         database = DATABASE[entity]
-        found = []
-        for batch in notion_read.read_api(
-            self.token,
-            "the portable Notion adapter's token",
-            {database: self.data_sources[database]},
-            {},
-            self.requests_per_second,
-            self.base_url,
-        ):
-            found += [{"id": p.page_id, "properties": p.properties} for p in batch]
-        return found
+        source = self.data_sources[database]
+        found, cursor = [], None
+        while True:
+            body = {"page_size": notion_read.PAGE_SIZE, **({"start_cursor": cursor} if cursor else {})}
+            response = self._call(
+                lambda b=body: self.client.data_sources.query(source, **b), f"querying the {database} data source"
+            )
+            if response is None:
+                raise PortableError(
+                    f"Notion has no {database} data source {source} that this integration may read: check the data "
+                    "source id and that the database is shared with the integration."
+                )
+            found += [
+                {"id": p["id"], "properties": p.get("properties", {})}
+                for p in response.get("results", [])
+                if p.get("object", "page") == "page" and not p.get("in_trash") and not p.get("archived")
+            ]
+            if not response.get("has_more"):
+                return found
+            if not response.get("next_cursor") or response["next_cursor"] == cursor:
+                raise PortableError(f"Notion said more {database} pages follow but gave no new cursor.")
+            cursor = response["next_cursor"]
 
     # --- mapping ---
     @staticmethod
