@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from ansible.module_utils.bayview import data_migrate, data_migrations, migrate, notion_sync, validate
+from ansible.module_utils.bayview import data_migrate, data_migrations, data_sync, migrate, notion_sync, validate
 from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, ROOT, run_playbook
 
@@ -256,8 +258,7 @@ def api_sync(db, server, **kwargs) -> dict:
         data_sources={"memorial_garden": MEMORIAL_DS, "chapel": CHAPEL_DS},
         base_url=server.base_url,
         requests_per_second=kwargs.pop("rate", 50),
-        record_migrations=RECORDS,
-        **kwargs,
+        **({"record_migrations": RECORDS} | kwargs),
     )
 
 
@@ -410,3 +411,106 @@ def test_two_pages_of_one_title_keep_their_own_staged_rows_whatever_order_they_c
         result = api_sync(db, server)
         assert result["staged"] == {"new": 0, "changed": 1, "unchanged": 1}
         assert dict(db.query("SELECT page_id, page_key FROM migration.notion_pages")) == keys
+
+
+RECORD_MIGRATIONS = [
+    data_migrations.load(DATA, n)
+    for n in ("0003_memorial_applications", "0004_chapel_services", "0001_memorial_persons", "0002_chapel_persons")
+]
+
+
+def notion_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_winning_values(phase2_db):
+    db = phase2_db
+    kept = memorial(db, "MG-1767000000001", service_date="2026-05-01")
+    legacy(db, "UPDATE bayview.memorials SET celebrant_requested = 'Rev. Ames' WHERE id = %s RETURNING id", [kept])
+    service = chapel(db, "2026-06-06", status="pending")
+    for migration in RECORD_MIGRATIONS:
+        data_migrate.run(db.params(), migration)
+    # Staff edited both pages in Notion after the legacy rows were last written.
+    edited = datetime.now(UTC) + timedelta(seconds=2)
+    with NotionServer(TOKEN) as server:
+        server.state.add(
+            MEMORIAL_DS,
+            # no Celebrant Requested: an empty Notion value, which must not blank the legacy one
+            {
+                "Submission ID": "MG-1767000000001",
+                "Application Type": "Immediate",
+                "Service Date": "2026-05-15",
+                "Contact Email": "Byron.New@example.org",
+            },
+            last_edited_time=notion_time(edited),
+        )
+        server.state.add(
+            CHAPEL_DS,
+            {
+                "Application ID": str(service),
+                "Database ID": str(service),
+                "Type": "Wedding",
+                "Service Date": "2026-06-06",
+                "Service Time": "11:00 AM",
+                "Status": "Approved",
+            },
+            last_edited_time=notion_time(edited),
+        )
+        result = api_sync(db, server, record_migrations=[*RECORD_MIGRATIONS, *RECORDS])
+    assert result["reconciliation"]["reconciled"] == {
+        "memorial_garden matched by title": 1,
+        "chapel matched by database_id": 1,
+    }, result
+    assert db.query(
+        "SELECT field, notion_value, legacy_value, winner, rule FROM migration.notion_differences "
+        "ORDER BY field, legacy_value"
+    ) == [
+        (
+            "celebrant",
+            None,
+            "Rev. Ames",
+            "legacy",
+            "edited last; an empty Notion value never blanks a legacy one: legacy",
+        ),
+        ("contact_email", "Byron.New@example.org", "byron@example.org", "notion", "edited last"),
+        (
+            "contact_email",
+            None,
+            "kit@example.org",
+            "legacy",
+            "edited last; an empty Notion value never blanks a legacy one: legacy",
+        ),
+        ("service_date", "2026-05-15", "2026-05-01", "notion", "edited last"),
+        ("status", "approved", "pending", "notion", "edited last"),
+    ]
+
+    # The records take Notion's winning values, the rest stays as the legacy rows say; the legacy rows
+    # are unchanged, and validation (which reads the same transform) agrees with the records.
+    assert db.query(
+        "SELECT service_date::text, celebrant FROM property.memorial_applications WHERE legacy_id = %s", [kept]
+    ) == [("2026-05-15", "Rev. Ames")]
+    assert db.scalar("SELECT status FROM events.chapel_services WHERE legacy_id = %s", [service]) == "approved"
+    contacts = (
+        "SELECT p.email FROM core.persons p JOIN core.person_legacy_links l ON l.person_id = p.id "
+        "WHERE l.legacy_table = %s AND l.legacy_id = %s AND l.role = 'contact'"
+    )
+    assert db.query(contacts, ["bayview.memorials", kept]) == [("byron.new@example.org",)]
+    assert db.query(contacts, ["crouse_chapel.service_applications", service]) == [("kit@example.org",)]
+    assert db.scalar("SELECT service_date::text FROM bayview.memorials WHERE id = %s", [kept]) == "2026-05-01"
+    assert db.scalar("SELECT status FROM crouse_chapel.service_applications WHERE id = %s", [service]) == "pending"
+    checked = validate.validate(db.params(), RECORD_MIGRATIONS, None, "test")
+    assert checked["passed"], checked
+
+    # The application then edits the legacy memorial: it is now the side edited last, and the next sync
+    # gives its record the legacy value again.
+    time.sleep(max(0.0, (edited - datetime.now(UTC)).total_seconds()) + 0.5)
+    legacy(db, "UPDATE bayview.memorials SET service_date = '2026-05-20' WHERE id = %s RETURNING id", [kept])
+    synced = {m.NAME: data_sync.sync(db.params(), m, 100, 0)["changes_this_run"] for m in RECORD_MIGRATIONS}
+    # the record's service date, and its contact's email (the legacy row is now edited last for both)
+    assert synced["0003_memorial_applications"] == 1 and synced["0001_memorial_persons"] == 1, synced
+    assert db.query(contacts, ["bayview.memorials", kept]) == [("byron@example.org",)]
+    assert (
+        db.scalar("SELECT service_date::text FROM property.memorial_applications WHERE legacy_id = %s", [kept])
+        == "2026-05-20"
+    )
+    assert validate.validate(db.params(), RECORD_MIGRATIONS, None, "test")["passed"]

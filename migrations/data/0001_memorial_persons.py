@@ -1,7 +1,16 @@
 """Every person named by a memorial row: the deceased, the other_ and second_ persons (where
 this environment has those columns), the contact and the member sponsor."""
 
-from .cleaning import KEY_CONTACT_AND_SPONSOR_CARRIED, PARTICULARS, PERSON_FIELDS, candidates_query, named, person
+from .cleaning import (
+    KEY_CONTACT_AND_SPONSOR_CARRIED,
+    PARTICULARS,
+    PERSON_FIELDS,
+    candidates_query,
+    named,
+    notion_value_or,
+    notion_winners,
+    person,
+)
 
 NAME = "0001_memorial_persons"
 LEGACY_TABLE = "bayview.memorials"
@@ -39,12 +48,24 @@ def memorial_person(role: str, prefix: str, particulars: tuple[str, ...], column
     return person(role, person_type, *names, death, given)
 
 
-def candidates_sql(columns: set[str]) -> str:
+# The contact's particulars a matched Notion page overrides where it was edited after the legacy
+# row (the reconciliation records each difference and its winner: docs/notion.md).
+NOTION_WINNERS = {"contact_email": "text", "contact_phone": "text"}
+
+
+def candidates_sql(columns: set[str], notion_staged: bool = False) -> str:
+    """notion_staged: this database has Notion's staged pages (migration 0010), whose winning
+    values the contact takes."""
+    email, phone, joins = "m.contact_email", "m.contact_phone", ""
+    if notion_staged:
+        email = notion_value_or("contact_email", "text", email)
+        phone = notion_value_or("contact_phone", "text", phone)
+        joins = notion_winners("bayview.memorials", "m")
     rows = [memorial_person("deceased", "", DECEASED_PARTICULARS, columns)]
     if {"other_first_name", "other_last_name"} <= columns:
         rows.append(memorial_person("other_person", "other_", OTHER_PARTICULARS, columns))
     if {"second_first_name", "second_last_name"} <= columns:
         rows.append(memorial_person("second_person", "second_", OTHER_PARTICULARS, columns))
-    rows.append(named("contact", "contact", "m.contact_name", "m.contact_email", "m.contact_phone"))
+    rows.append(named("contact", "contact", "m.contact_name", email, phone))
     rows.append(named("member_sponsor", "member", "m.member_name"))
-    return candidates_query("bayview.memorials", "m", rows)
+    return candidates_query("bayview.memorials", "m", rows, joins)

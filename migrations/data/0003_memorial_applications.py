@@ -2,13 +2,18 @@
 its placement, service date, celebrant, message, fee and payment status. Its people are moved by
 0001_memorial_persons and joined to it in core.record_persons."""
 
-from .cleaning import clean, not_allowed, record_query
+from .cleaning import clean, not_allowed, notion_winners, record_query, with_notion_winners
 
 NAME = "0003_memorial_applications"
 LEGACY_TABLE = "bayview.memorials"
 KEY = "id"
 TARGET = "property.memorial_applications"
 UPDATED_AT = "updated_at"
+
+# The fields a matched Notion page overrides where it was edited after the legacy row (the
+# reconciliation records each difference and its winner: docs/notion.md), with their SQL types.
+# The contact's email and phone are compared too; they belong to the contact person (0001).
+NOTION_WINNERS = {"service_date": "date", "fee": "numeric(10,2)", "celebrant": "text"}
 
 PLACEMENT_TYPES = ("single", "double", "triple", "family", "scatter", "other")
 PAYMENT_STATUSES = ("pending", "paid", "waived")
@@ -57,7 +62,9 @@ APPLICATION_TYPE = f"""CASE WHEN {clean("m.application_type")} IS NULL THEN NULL
      ELSE btrim(m.application_type) END"""
 
 
-def candidates_sql(columns: set[str]) -> str:
+def candidates_sql(columns: set[str], notion_staged: bool = False) -> str:
+    """notion_staged: this database has Notion's staged pages (migration 0010), whose winning
+    values the record takes."""
     placement = f"lower({clean('m.placement_type')})" if "placement_type" in columns else "NULL::text"
     fields = {
         "submission_id": clean("m.submission_id"),
@@ -79,4 +86,7 @@ def candidates_sql(columns: set[str]) -> str:
         {not_allowed("placement_type", PLACEMENT_TYPES)},
         {not_allowed("payment_status", PAYMENT_STATUSES)},
         CASE WHEN r.fee < 0 THEN 'fee ' || r.fee || ' is negative' END)"""
-    return record_query("bayview.memorials", "m", fields, problem)
+    if not notion_staged:
+        return record_query("bayview.memorials", "m", fields, problem)
+    fields = with_notion_winners(fields, NOTION_WINNERS)
+    return record_query("bayview.memorials", "m", fields, problem, notion_winners("bayview.memorials", "m"))

@@ -2,13 +2,18 @@
 approval. Its contact and member sponsor are moved by 0002_chapel_persons; its details, by the
 detail migrations that depend on this one."""
 
-from .cleaning import clean, not_allowed, record_query
+from .cleaning import clean, not_allowed, notion_winners, record_query, with_notion_winners
 
 NAME = "0004_chapel_services"
 LEGACY_TABLE = "crouse_chapel.service_applications"
 KEY = "id"
 TARGET = "events.chapel_services"
 UPDATED_AT = "updated_at"
+
+# The fields a matched Notion page overrides where it was edited after the legacy row (the
+# reconciliation records each difference and its winner: docs/notion.md), with their SQL types.
+# The contact's email is compared too; it belongs to the contact person (0002).
+NOTION_WINNERS = {"status": "text", "service_date": "date", "service_time": "time", "approved_by": "text"}
 
 SERVICE_TYPES = ("wedding", "memorial", "funeral", "baptism", "general_use")
 STATUSES = ("pending", "approved", "rejected", "cancelled")
@@ -51,7 +56,9 @@ FIELDS = (
 )
 
 
-def candidates_sql(columns: set[str]) -> str:
+def candidates_sql(columns: set[str], notion_staged: bool = False) -> str:
+    """notion_staged: this database has Notion's staged pages (migration 0010), whose winning
+    values the record takes."""
     fields = {
         # 'general-use' (the forms' spelling) is general_use
         "service_type": f"replace(lower({clean('a.application_type')}), '-', '_')",
@@ -72,4 +79,7 @@ def candidates_sql(columns: set[str]) -> str:
         CASE WHEN r.service_type IS NULL THEN 'no service type' END,
         {not_allowed("service_type", SERVICE_TYPES)},
         {not_allowed("status", STATUSES)})"""
-    return record_query("crouse_chapel.service_applications", "a", fields, problem)
+    table = "crouse_chapel.service_applications"
+    if not notion_staged:
+        return record_query(table, "a", fields, problem)
+    return record_query(table, "a", with_notion_winners(fields, NOTION_WINNERS), problem, notion_winners(table, "a"))

@@ -97,12 +97,13 @@ KEY_CONTACT_AND_SPONSOR_CARRIED = {
 }
 
 
-def candidates_query(table: str, alias: str, rows: list[str]) -> str:
-    """One cleaned candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]."""
+def candidates_query(table: str, alias: str, rows: list[str], joins: str = "") -> str:
+    """One cleaned candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]; `joins`
+    may add LATERAL joins over the legacy row that the rows read (notion_winners())."""
     values = ",\n               ".join(rows)
     return f"""
         SELECT {alias}.id AS legacy_id, {", ".join(f"d.{c}" for c in COLUMNS[:-1])}, q.problem
-          FROM {table} AS {alias}
+          FROM {table} AS {alias} {joins}
          CROSS JOIN LATERAL (VALUES
                {values}
          ) AS r({", ".join(RAW_COLUMNS)})
@@ -138,19 +139,44 @@ def candidates_query(table: str, alias: str, rows: list[str]) -> str:
     """
 
 
-def record_query(table: str, alias: str, fields: dict[str, str], problem: str = "NULL::text") -> str:
+def record_query(table: str, alias: str, fields: dict[str, str], problem: str = "NULL::text", joins: str = "") -> str:
     """One candidate per legacy row (role 'record') for the keys in (%(lo)s, %(hi)s]: each field of
     the target as an SQL expression over the legacy row, computed once; `problem` (over the computed
-    fields, as r.<field>) says why the row cannot enter the new design, or is NULL."""
+    fields, as r.<field>) says why the row cannot enter the new design, or is NULL. `joins` may add
+    LATERAL joins over the legacy row that the fields read (notion_winners())."""
     columns = ",\n                   ".join(f"{expr} AS {name}" for name, expr in fields.items())
     return f"""
         SELECT r.*, true AS has_data, {problem} AS problem
           FROM (SELECT {alias}.id AS legacy_id, 'record'::text AS role,
                    {columns}
-                  FROM {table} AS {alias}
+                  FROM {table} AS {alias} {joins}
                  WHERE {alias}.id > %(lo)s AND {alias}.id <= %(hi)s
                 OFFSET 0) AS r
     """
+
+
+def notion_winners(table: str, alias: str) -> str:
+    """A LATERAL join giving w.won: for the legacy row, a jsonb of each field where the Notion page
+    matched to it differs and wins (migration.notion_differences.winner, docs/notion.md), with
+    Notion's value. A legacy row edited again after the page stops losing: the rule is "edited
+    last", and the legacy row is now the side edited last."""
+    return f"""LEFT JOIN LATERAL (
+                   SELECT jsonb_object_agg(d.field, d.notion_value) AS won
+                     FROM migration.notion_pages p
+                     JOIN migration.notion_differences d ON d.notion_page_id = p.id AND d.winner = 'notion'
+                    WHERE p.legacy_table = '{table}' AND p.legacy_id = {alias}.id AND p.outcome = 'matched'
+                      AND p.last_edited_time > {alias}.updated_at
+                   OFFSET 0) AS w ON true"""
+
+
+def notion_value_or(field: str, sql_type: str, legacy: str) -> str:
+    """Notion's value of the field where it wins (w.won of notion_winners()), else `legacy`."""
+    return f"CASE WHEN w.won ? '{field}' THEN (w.won ->> '{field}')::{sql_type} ELSE {legacy} END"
+
+
+def with_notion_winners(fields: dict[str, str], winners: dict[str, str]) -> dict[str, str]:
+    """The fields, each of `winners` (field: SQL type) taking Notion's value where it wins."""
+    return fields | {f: notion_value_or(f, t, fields[f]) for f, t in winners.items()}
 
 
 def parent(table: str, legacy_table: str, legacy_key: str) -> str:

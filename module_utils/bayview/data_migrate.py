@@ -63,8 +63,15 @@ def legacy_columns(conn: psycopg.Connection, legacy_table: str) -> frozenset[str
 
 
 def candidates_sql_for(conn, migration: ModuleType) -> sql.Composable:
-    """The migration's candidates query for the legacy columns this environment has."""
-    return sql.SQL(migration.candidates_sql(set(legacy_columns(conn, migration.LEGACY_TABLE))))
+    """The migration's candidates query for the legacy columns this environment has, and, for a
+    migration that takes Notion's winning values (NOTION_WINNERS), whether Notion is staged here."""
+    columns = set(legacy_columns(conn, migration.LEGACY_TABLE))
+    if not getattr(migration, "NOTION_WINNERS", None):
+        return sql.SQL(migration.candidates_sql(columns))
+    return sql.SQL(migration.candidates_sql(columns, notion_staged=bool(legacy_columns(conn, NOTION_DIFFERENCES))))
+
+
+NOTION_DIFFERENCES = "migration.notion_differences"
 
 
 def legacy_table_exists(conn, migration: ModuleType) -> bool:

@@ -13,7 +13,15 @@ from types import ModuleType
 
 import psycopg
 from ansible.module_utils.bayview import db, halts
-from ansible.module_utils.bayview.data_migrate import ABSENT, candidates_sql_for, legacy_table_exists, run, status
+from ansible.module_utils.bayview.data_migrate import (
+    ABSENT,
+    NOTION_DIFFERENCES,
+    candidates_sql_for,
+    legacy_columns,
+    legacy_table_exists,
+    run,
+    status,
+)
 from ansible.module_utils.bayview.data_migration_sql import LINKS_UP_TO, REMOVE_DELETED, RESYNC, statement
 from psycopg import sql
 
@@ -42,6 +50,23 @@ def resync_rows(conn: psycopg.Connection, migration: ModuleType, cand: sql.Compo
             "legacy_table": migration.LEGACY_TABLE,
         },
     ).fetchone()
+
+
+def _changed_since(conn, migration: ModuleType) -> sql.Composable:
+    """The condition on a legacy row that it may have changed since %(since)s: its UPDATED_AT is
+    later, or, for a migration that takes Notion's winning values, the Notion page matched to it was
+    reconciled since (edited in Notion). Without an UPDATED_AT every migrated row is compared."""
+    updated_at = getattr(migration, "UPDATED_AT", None)
+    if not updated_at:
+        return sql.SQL("")
+    changed = sql.SQL("{} > %(since)s").format(sql.Identifier(updated_at))
+    if getattr(migration, "NOTION_WINNERS", None) and legacy_columns(conn, NOTION_DIFFERENCES):
+        reconciled = sql.SQL(
+            "{k} IN (SELECT p.legacy_id FROM migration.notion_pages p "
+            "WHERE p.legacy_table = %(legacy_table)s AND p.reconciled_at > %(since)s)"
+        ).format(k=sql.Identifier(migration.KEY))
+        changed = sql.SQL("({} OR {})").format(changed, reconciled)
+    return sql.SQL("AND ") + changed
 
 
 # After a sync the counts are recounted from the legacy table, the links and the quarantine.
@@ -158,9 +183,7 @@ def sync(
             return status(conn, migration.NAME) | dict.fromkeys(SYNC_COUNTS, 0) | {"legacy_table": ABSENT}
         cand = candidates_sql_for(conn, migration)
         table, key = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY)
-        updated_at = getattr(migration, "UPDATED_AT", None)
-        # Without a column that says when a row changed, every migrated row is compared.
-        changed = sql.SQL("AND {} > %(since)s").format(sql.Identifier(updated_at)) if updated_at else sql.SQL("")
+        changed = _changed_since(conn, migration)
         per_row = _candidates_per_row(conn, migration.NAME)
         since, started_at = conn.execute(
             "SELECT synced_until, started_at FROM migration.data_migration_checkpoints WHERE data_migration = %s",
@@ -180,7 +203,13 @@ def sync(
                             "SELECT {k} FROM {t} WHERE {k} > %(cursor)s AND {k} <= %(last_key)s {c} "
                             "ORDER BY {k} LIMIT %(limit)s"
                         ).format(k=key, t=table, c=changed),
-                        {"cursor": cursor, "last_key": migrated_before, "since": since, "limit": batch_size},
+                        {
+                            "cursor": cursor,
+                            "last_key": migrated_before,
+                            "since": since,
+                            "limit": batch_size,
+                            "legacy_table": migration.LEGACY_TABLE,
+                        },
                     ).fetchall()
                 ]
                 if not ids:

@@ -14,8 +14,8 @@ matched nothing: it is a Notion-only record, created in the new design by the da
 same deceased within an hour of another gets duplicate_of (its probable original); both stay.
 
 Where a matched page and its legacy row disagree, each difference is recorded with both values
-and the side that wins by the field's rule (FIELD_RULES). The records of the new design keep the
-legacy values for now: the winner is recorded, not yet applied (docs/notion.md).
+and the side that wins by the field's rule (FIELD_RULES). The migrations that carry these fields
+(0001-0004) take Notion's winning values into the new design (their NOTION_WINNERS).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ RETRY_WINDOW_MS = 60 * 60 * 1000
 
 # Per compared field: (the staged value, the legacy value, the rule). 'last_edited': the side
 # edited last wins (Notion's last_edited_time against the legacy row's updated_at); without a
-# Notion edit time (an export) the legacy row wins. Staff edit these in Notion since the forms
-# moved there, which never reached PostgreSQL.
+# Notion edit time (an export) the legacy row wins, and an empty Notion value never blanks a
+# legacy one (a property missing from a page must not erase a permanent record's value). Staff
+# edit these in Notion since the forms moved there, which never reached PostgreSQL.
 FIELD_RULES = {
     "memorial_garden": {
         "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
@@ -162,8 +163,10 @@ def _differences_sql(database: str, legacy_table: str) -> str:
     return f"""
 INSERT INTO migration.notion_differences (notion_page_id, field, notion_value, legacy_value, winner, rule)
 SELECT v.id, c.field, c.notion_value, c.legacy_value,
-       CASE WHEN v.last_edited_time IS NOT NULL AND v.last_edited_time > l.updated_at THEN 'notion' ELSE 'legacy' END,
+       CASE WHEN v.last_edited_time > l.updated_at AND c.notion_value IS NOT NULL THEN 'notion' ELSE 'legacy' END,
        CASE WHEN v.last_edited_time IS NULL THEN 'edited last; an export gives no edit time: legacy'
+            WHEN v.last_edited_time > l.updated_at AND c.notion_value IS NULL
+            THEN 'edited last; an empty Notion value never blanks a legacy one: legacy'
             ELSE 'edited last' END
   FROM {VALUES_VIEW[database]} v
   JOIN migration.notion_pages p ON p.id = v.id

@@ -1,0 +1,1 @@
+SELECT 'migration.notion_pages_matched_idx'::regclass;
