@@ -1,8 +1,8 @@
 """The portable export: the whole system, from one snapshot, as a Frictionless Data Package.
 
 One REPEATABLE READ READ ONLY transaction exports its snapshot. In it, this connection reads the
-catalog and streams every table with COPY ... TO STDOUT straight into the store (one table at a
-time, a chunk in memory at a time), while a second connection on the same snapshot counts and
+catalog and streams every table with COPY straight into the store (one table at a time, a chunk
+in memory at a time; a large table through psql on the same snapshot, which is faster), while a second connection on the same snapshot counts and
 takes the legacy fingerprint (row counts, content hashes, catalog of the protected tables), and
 pg_dump --snapshot writes schema.sql (and database.sql). The descriptor is written last
 (data_package.py has the layout). An export that fails removes what it wrote, as far as the store
@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ansible.module_utils.bayview import data_package, db, fingerprint, ledger
 from ansible.module_utils.bayview.errors import RunbookError
@@ -30,7 +33,7 @@ from psycopg import sql
 
 COLUMNS_SQL = """
 SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       coalesce(bt.typname, t.typname), t.typcategory, a.attnotnull
+       coalesce(bt.typname, t.typname), t.typcategory, a.attnotnull, pg_catalog.pg_relation_size(c.oid)
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -86,10 +89,12 @@ SELECT r.rolname FROM ids JOIN pg_catalog.pg_roles r ON r.oid = ids.id ORDER BY 
 def _catalog(conn, schemas: list[str]) -> dict:
     """{'schema.table': {schema, table, columns, primary_key, foreign_keys}} in the snapshot."""
     tables: dict[str, dict] = {}
-    for schema, table, column, type_, typname, category, notnull in conn.execute(COLUMNS_SQL, {"schemas": schemas}):
+    for schema, table, column, type_, typname, category, notnull, size in conn.execute(
+        COLUMNS_SQL, {"schemas": schemas}
+    ):
         entry = tables.setdefault(
             f"{schema}.{table}",
-            {"schema": schema, "table": table, "columns": [], "primary_key": [], "foreign_keys": []},
+            {"schema": schema, "table": table, "columns": [], "primary_key": [], "foreign_keys": [], "bytes": size},
         )
         entry["columns"].append(
             {"name": column, "type": type_, "typname": typname, "category": category, "notnull": notnull}
@@ -124,17 +129,18 @@ def _paths(tables: dict) -> dict[str, str]:
     return names
 
 
-def _copy_statement(entry: dict, fmt: str) -> sql.Composable:
+def _copy_parts(entry: dict, fmt: str) -> tuple[sql.Composable, sql.Composable]:
+    """What a table's COPY reads (the table's columns, or a query) and its options, in this format."""
     table = sql.Identifier(entry["schema"], entry["table"])
     columns = sql.SQL(", ").join(sql.Identifier(c["name"]) for c in entry["columns"])
     if fmt == "csv":
-        return sql.SQL("COPY {} ({}) TO STDOUT (FORMAT csv, HEADER true, ENCODING 'UTF8')").format(table, columns)
+        return sql.SQL("{} ({})").format(table, columns), sql.SQL("(FORMAT csv, HEADER true, ENCODING 'UTF8')")
     # JSON Lines: one to_json object per row. CSV with a quote and a delimiter that JSON text never
     # holds raw (control characters are escaped in JSON) writes each line exactly as to_json made it.
-    return sql.SQL(
-        "COPY (SELECT pg_catalog.to_json(r)::text FROM (SELECT {} FROM {}) r) TO STDOUT "
-        "(FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02', ENCODING 'UTF8')"
-    ).format(columns, table)
+    return (
+        sql.SQL("(SELECT pg_catalog.to_json(r)::text FROM (SELECT {} FROM {}) r)").format(columns, table),
+        sql.SQL("(FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02', ENCODING 'UTF8')"),
+    )
 
 
 class _Digest:
@@ -163,6 +169,49 @@ def _copy_chunks(conn, statement: sql.Composable, counted: dict) -> Iterator[byt
             if buffer:
                 yield bytes(buffer)
         counted["rows"] = cur.rowcount  # from COPY's command tag
+
+
+# From this size on a table streams through psql (_psql_copy_chunks), below it through the
+# export's own connection: starting psql costs more than it saves on a small table.
+PSQL_FROM_BYTES = 8 * 1024 * 1024
+
+
+def _psql_copy_chunks(psql: str, snapshot: str, source: str, options: str, env: dict, counted: dict) -> Iterator[bytes]:
+    """A large table's COPY through psql's \\copy, in the export's snapshot. psql moves the rows in C
+    and hands over large chunks, where psycopg hands over a row at a time: at a million memorials
+    that was half of the export's time. The rows come through a pipe of their own (psql's
+    /dev/fd/N), so that its stdout can say how many it copied."""
+    rows_out, rows_in = os.pipe()
+    steps = [
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+        f"\\copy {source} TO '/dev/fd/{rows_in}' {options}",
+        "COMMIT",
+    ]
+    args = [psql, "-X", "--no-password", "-v", "ON_ERROR_STOP=1", *(a for step in steps for a in ("-c", step))]
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as said:
+        try:
+            proc = subprocess.Popen(args, stdout=said, stderr=err, env=env, pass_fds=[rows_in])
+        finally:
+            os.close(rows_in)  # psql holds the only writing end: its exit ends the stream, however it exits
+        done = False
+        with os.fdopen(rows_out, "rb") as rows:
+            try:
+                while data := rows.read(CHUNK_SIZE):
+                    yield data
+                done = True
+            finally:
+                if not done:  # the store failed: stop psql too
+                    proc.kill()
+                code = proc.wait()
+        said.seek(0)
+        found = re.search(rb"^COPY (\d+)$", said.read(), re.MULTILINE)
+        if code != 0 or not found:
+            raise RunbookError(
+                f"psql, streaming {source[:100]} for the export, failed: {_stderr_tail(err)}. No package was listed.",
+                "fix what psql reports (privileges, no psql beside pg_dump), then run the export again.",
+            )
+        counted["rows"] = int(found.group(1))
 
 
 def _pg_dump_chunks(args: list[str], env: dict, what: str) -> Iterator[bytes]:
@@ -311,8 +360,10 @@ def export(
     pg_dump: str = "pg_dump",
     runbook_version: str = "",
     run_id: str = "",
+    psql_from_bytes: int = PSQL_FROM_BYTES,
 ) -> dict:
-    """Write a package of the whole system into the store. Returns its summary and location."""
+    """Write a package of the whole system into the store. Returns its summary and location.
+    Tables of psql_from_bytes or more stream through psql (the tests choose which path)."""
     formats = [f for f in data_package.FORMATS if f in formats]  # a fixed order, no repeats
     if not formats:
         raise RunbookError("export_formats names no format.", "pass -e export_formats=csv (or csv,jsonl,sql).")
@@ -350,7 +401,7 @@ def export(
             hasher.start()
             try:
                 resources = _write_files(
-                    conn, params, store, prefix, snapshot, present, tables, formats, pg_dump, written
+                    conn, params, store, prefix, snapshot, present, tables, formats, pg_dump, written, psql_from_bytes
                 )
             finally:
                 hasher.join()
@@ -417,7 +468,9 @@ def export(
     }
 
 
-def _write_files(conn, params, store, prefix, snapshot, schemas, tables, formats, pg_dump, written) -> list[dict]:
+def _write_files(
+    conn, params, store, prefix, snapshot, schemas, tables, formats, pg_dump, written, psql_from_bytes
+) -> list[dict]:
     env = db.libpq_env(params)
     resources = []
     digest = _Digest()
@@ -433,11 +486,19 @@ def _write_files(conn, params, store, prefix, snapshot, schemas, tables, formats
         )
     )
     names = _paths(tables)
+    psql = str(Path(pg_dump).with_name("psql")) if "/" in pg_dump else "psql"  # the client beside pg_dump
     for fmt in (f for f in formats if f != "sql"):
         for name, entry in tables.items():
             path = f"data/{names[name]}.{fmt}"
             digest, counted = _Digest(), {}
-            store.upload_stream(prefix + path, digest.feed(_copy_chunks(conn, _copy_statement(entry, fmt), counted)))
+            source, options = _copy_parts(entry, fmt)
+            if entry["bytes"] >= psql_from_bytes:
+                source_text, options_text = source.as_string(conn), options.as_string(conn)
+                chunks = _psql_copy_chunks(psql, snapshot, source_text, options_text, env, counted)
+            else:
+                statement = sql.SQL("COPY {} TO STDOUT {}").format(source, options)
+                chunks = _copy_chunks(conn, statement, counted)
+            store.upload_stream(prefix + path, digest.feed(chunks))
             written.append(prefix + path)
             resources.append(_resource(entry, name, path, fmt, digest, names, counted["rows"]))
     if "sql" in formats:
