@@ -514,3 +514,48 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
         == "2026-05-20"
     )
     assert validate.validate(db.params(), RECORD_MIGRATIONS, None, "test")["passed"]
+
+
+def test_the_deceased_of_a_notion_only_page_gets_the_particulars_of_its_personal_history_json(phase2_db, tmp_path):
+    db = phase2_db
+    for migration in RECORDS:
+        data_migrate.run(db.params(), migration)
+    header = ["Submission ID", "Application Type", "Contact Name", "Deceased Name", "Bay View History"]
+    header.append("Personal History JSON")
+    history = '{"birthDate": "1931-04-02", "deathDate": "January 5, 2026", "motherName": "Ida", "fatherName": "Not provided", "bayviewHistory": "Summers at the Inn"}'
+    rows = [
+        ["MG-1768100000001", "Immediate", "Kin One", "Ruth Ames", "", history],
+        # its own Bay View History property comes first; a simplified prepayment's names are no history
+        ["MG-1768100000002", "Immediate", "Kin Two", "Carl Ames", "Sang in the choir", history],
+        ["MG-1768100000003", "Immediate", "Kin Three", "Ann Ames", "SIMPLIFIED PREPAYMENT - Names only: A", history],
+        # not JSON, and a birth date that is no date: the deceased is quarantined, naming it; the contact is not
+        ["MG-1768100000004", "Immediate", "Kin Four", "Bo Ames", "", "{birthDate: 1931"],
+        ["MG-1768100000005", "Immediate", "Kin Five", "Di Ames", "", '{"birthDate": "the spring of 1931"}'],
+    ]
+    export = tmp_path / "Memorial Garden Applications 5e6f.csv"
+    export.write_bytes(csv_bytes(header, rows))
+    sync_export(db, export)
+
+    deceased = (
+        "SELECT p.last_name, p.birth_date::text, p.death_date::text, p.mother_name, p.father_name, p.bayview_history "
+        "FROM core.persons p JOIN core.person_legacy_links l ON l.person_id = p.id "
+        "WHERE l.legacy_table = 'migration.notion_pages' AND l.role = 'deceased' ORDER BY l.legacy_id"
+    )
+    assert db.query(deceased) == [
+        ("Ames", "1931-04-02", "2026-01-05", "Ida", None, "Summers at the Inn"),
+        ("Ames", "1931-04-02", "2026-01-05", "Ida", None, "Sang in the choir"),
+        ("Ames", "1931-04-02", "2026-01-05", "Ida", None, "Summers at the Inn"),
+    ]
+    quarantined = db.query(
+        "SELECT q.reason FROM migration.quarantine q WHERE q.data_migration = '0026_notion_memorial_persons' "
+        "ORDER BY q.legacy_id"
+    )
+    assert quarantined == [
+        ("Personal History JSON '{birthDate: 1931' is not a JSON object",),
+        ("Personal History JSON birthDate 'the spring of 1931' is not a date",),
+    ]
+    contacts = db.scalar(
+        "SELECT count(*) FROM core.person_legacy_links WHERE legacy_table = 'migration.notion_pages' AND role = 'contact'"
+    )
+    assert contacts == 5
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]

@@ -26,13 +26,12 @@ CARRIED = {
     "Submission Date": "property.memorial_applications.submitted_at",
 }
 NOT_CARRIED = {
-    # Contact, deceased and member sponsor: persons of the record, carried by 0026_notion_memorial_persons.
+    # Contact, deceased (with the Personal History JSON and Bay View History) and member sponsor: persons
+    # of the record, carried by 0026_notion_memorial_persons.
     "Status": "the form's workflow state (Submitted, ...); the new design's status says only active or cancelled",
     "Database ID": "used to match the page to its legacy row; a created record has no legacy row",
-    "Bay View History": "a particular of the deceased person, not yet created from Notion",
-    "Personal History JSON": "the deceased person's particulars, not yet created from Notion",
-    "Other Person JSON": "the second person of the application, not yet created from Notion",
-    "Second Person JSON": "the third person of the application, not yet created from Notion",
+    "Other Person JSON": "the second person of the application, not yet created: NOTION.md documents no keys for it",
+    "Second Person JSON": "the third person of the application, not yet created: NOTION.md documents no keys for it",
     "Policy Agreement": "the form required it; the application records no acknowledgment",
     "Prepayment Names": "the names of a simplified prepayment, kept in the staged page only",
 }

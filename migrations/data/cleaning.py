@@ -77,11 +77,22 @@ def person(
     )
 
 
-def named(role: str, person_type: str, name: str, email: str = "NULL", phone: str = "NULL") -> str:
-    """A raw VALUES row for someone recorded by full name only (a contact, a member sponsor)."""
-    rest = ", ".join("NULL::text" for _p in PARTICULARS)
+def named(
+    role: str,
+    person_type: str,
+    name: str,
+    email: str = "NULL",
+    phone: str = "NULL",
+    birth: str = "NULL",
+    death: str = "NULL",
+    particulars: dict[str, str] | None = None,
+) -> str:
+    """A raw VALUES row for someone recorded by full name (a contact, a member sponsor, a deceased
+    named on a Notion page); particulars as for person()."""
+    given = particulars or {}
+    rest = ", ".join(f"{given.get(p, 'NULL')}::text" for p in PARTICULARS)
     return (
-        f"('{role}', '{person_type}', NULL::text, NULL::text, NULL::text, NULL::text, NULL::date, NULL::date, "
+        f"('{role}', '{person_type}', NULL::text, NULL::text, NULL::text, NULL::text, {birth}::date, {death}::date, "
         f"{name}::text, {email}::text, {phone}::text, {rest})"
     )
 
@@ -97,12 +108,14 @@ KEY_CONTACT_AND_SPONSOR_CARRIED = {
 }
 
 
-def candidates_query(table: str, alias: str, rows: list[str], joins: str = "") -> str:
+def candidates_query(table: str, alias: str, rows: list[str], joins: str = "", problem: str = "NULL::text") -> str:
     """One cleaned candidate row per (legacy row, role) for the keys in (%(lo)s, %(hi)s]; `joins`
-    may add LATERAL joins over the legacy row that the rows read (notion_winners())."""
+    may add LATERAL joins over the legacy row that the rows read (notion_winners()); `problem`, over
+    the legacy row and r.role, says why that person cannot enter the new design (or is NULL)."""
     values = ",\n               ".join(rows)
     return f"""
-        SELECT {alias}.id AS legacy_id, {", ".join(f"d.{c}" for c in COLUMNS[:-1])}, q.problem
+        SELECT {alias}.id AS legacy_id, {", ".join(f"d.{c}" for c in COLUMNS[:-1])},
+               coalesce({problem}, q.problem) AS problem
           FROM {table} AS {alias} {joins}
          CROSS JOIN LATERAL (VALUES
                {values}

@@ -26,11 +26,15 @@ def notion_record_query(database: str, values_view: str, fields: dict[str, str],
     """
 
 
-def created_pages(database: str, values_view: str, columns: tuple[str, ...]) -> str:
+def created_pages(database: str, values_view: str, columns: tuple[str, ...], more: dict[str, str] | None = None) -> str:
     """Every staged page (as a table for cleaning.candidates_query, alias a), with the view's
     columns where the page of this database was created from Notion and NULL otherwise: a persons
-    migration then has one candidate per role for every staged page, excluded where empty."""
-    chosen = ", ".join(f"CASE WHEN v.outcome = 'created' THEN v.{c} END AS {c}" for c in columns)
+    migration then has one candidate per role for every staged page, excluded where empty. `more`
+    adds columns computed over the view's row v and the staged page p, likewise."""
+    chosen = ", ".join(
+        [f"CASE WHEN v.outcome = 'created' THEN v.{c} END AS {c}" for c in columns]
+        + [f"CASE WHEN v.outcome = 'created' THEN {expr} END AS {name}" for name, expr in (more or {}).items()]
+    )
     # LATERAL: the view is read for each page of the batch by its id, never as a whole
     return f"""(SELECT p.id, {chosen}
           FROM {STAGED} p

@@ -1,0 +1,1 @@
+SELECT migration.notion_json_object('{}');
