@@ -57,7 +57,8 @@ options:
   record_migrations:
     description:
       - The data migrations the sync brings up to date once Phase 3 has run them, in this order.
-      - Those that take Notion's winning values (0001-0004) and those that create the records of Notion-only pages (0024-0027).
+      - Those that take Notion's winning values (0001-0004), then those that create the records of Notion-only
+        pages (0024-0027).
     type: list
     elements: str
     default: []

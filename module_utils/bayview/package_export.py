@@ -2,11 +2,12 @@
 
 One REPEATABLE READ READ ONLY transaction exports its snapshot. In it, this connection reads the
 catalog and streams every table with COPY straight into the store (one table at a time, a chunk
-in memory at a time; a large table through psql on the same snapshot, which is faster), while a second connection on the same snapshot counts and
-takes the legacy fingerprint (row counts, content hashes, catalog of the protected tables), and
-pg_dump --snapshot writes schema.sql (and database.sql). The descriptor is written last
-(data_package.py has the layout). An export that fails removes what it wrote, as far as the store
-lets it; what is left has no descriptor and never lists.
+in memory at a time; a large table through psql on the same snapshot, which is faster), while a
+second connection on the same snapshot counts and takes the legacy fingerprint (row counts,
+content hashes, catalog of the protected tables), and pg_dump --snapshot writes schema.sql (and
+database.sql). The descriptor is written last (data_package.py has the layout). An export that
+fails removes what it wrote, as far as the store lets it; what is left has no descriptor and
+never lists.
 """
 
 from __future__ import annotations
