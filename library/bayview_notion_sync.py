@@ -74,6 +74,13 @@ options:
     description: How long to wait for another run's lock.
     type: float
     default: 10
+  full_read:
+    description:
+      - Read every page of each data source, not only those edited since the last sync (O(source=api)).
+      - The staged pages the read did not find (trashed or deleted in Notion) are marked C(gone_at) and listed in the
+        report; they and their records stay. A page found again is no longer gone.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -91,10 +98,11 @@ EXAMPLES = r"""
 RETURN = r"""
 notion:
   description:
-    - source, requests (API) or files (export), pages_read, staged (new, changed, unchanged), changed,
-      reconciliation (reconciled per database, outcome and rule; duplicates_flagged), records (per record
-      migration, its changes), report (pages, differences, quarantined, probable_duplicates, by_rule, and the
-      first quarantined pages, duplicates and differences), seconds.
+    - source, requests (API) or files (export), pages_read, staged (new, changed, unchanged), full_read,
+      pages_gone (gone and back, as a full read marked them), changed, reconciliation (reconciled per database, outcome
+      and rule; duplicates_flagged), records (per record migration, its changes), report (pages, differences,
+      quarantined, probable_duplicates, gone, by_rule, and the first quarantined pages, duplicates, differences
+      and gone pages), seconds.
   returned: always
   type: dict
 """
@@ -130,6 +138,7 @@ def main() -> None:
             "data_migrations_dir": {"type": "path", "required": True},
             "batch_size": {"type": "int", "default": 5000},
             "lock_wait_seconds": {"type": "float", "default": 10},
+            "full_read": {"type": "bool", "default": False},
         },
         required_if=[("source", "api", ["data_sources"]), ("source", "export", ["export_path"])],
     )
@@ -151,6 +160,7 @@ def main() -> None:
             "export_path": p["export_path"],
             "requests_per_second": p["requests_per_second"],
             "base_url": p["api_base_url"] or None,
+            "full_read": p["full_read"],
         }
         if module.check_mode:
             module.exit_json(changed=False, notion=notion_sync.plan(p, p["source"], **reading))

@@ -559,3 +559,54 @@ def test_the_deceased_of_a_notion_only_page_gets_the_particulars_of_its_personal
     )
     assert contacts == 5
     assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+
+
+def test_a_full_read_marks_the_pages_notion_no_longer_has_and_keeps_them_and_their_records(phase2_db):
+    db = phase2_db
+    for migration in RECORDS:
+        data_migrate.run(db.params(), migration)
+    with NotionServer(TOKEN) as server:
+        state = server.state
+        for n in range(3):
+            state.add(
+                MEMORIAL_DS,
+                {"Submission ID": f"MG-17682000000{n:02d}", "Application Type": "Immediate", "Deceased Name": f"P {n}"},
+                last_edited_time=f"2026-02-0{n + 1}T10:00:00.000Z",
+            )
+        state.add(CHAPEL_DS, {"Application ID": "CHAPEL-1770000000001", "Type": "Wedding"})
+        api_sync(db, server)
+        trashed, deleted, kept = state.pages[MEMORIAL_DS]
+        # Staff trash one page and delete another in Notion: an incremental read cannot tell.
+        trashed["in_trash"] = trashed["archived"] = True
+        state.pages[MEMORIAL_DS].remove(deleted)
+        assert api_sync(db, server)["pages_gone"] == {"gone": 0, "back": 0}
+
+        # Check mode says what a full read would mark, and marks nothing.
+        planned = notion_sync.plan(
+            db.params(),
+            "api",
+            token=TOKEN,
+            token_source="NOTION_TOKEN",  # noqa: S106 - a name
+            data_sources={"memorial_garden": MEMORIAL_DS, "chapel": CHAPEL_DS},
+            base_url=server.base_url,
+            requests_per_second=50,
+            full_read=True,
+        )
+        assert planned["would_mark_gone"] == 2
+        assert db.scalar("SELECT count(gone_at) FROM migration.notion_pages") == 0
+
+        result = api_sync(db, server, full_read=True)
+        assert result["pages_gone"] == {"gone": 2, "back": 0} and result["changed"] >= 2
+        gone = {p["page_id"] for p in result["report"]["gone_pages"]}
+        assert gone == {trashed["id"], deleted["id"]} and result["report"]["gone"] == 2
+        assert any("no longer in Notion" in line for line in result["report"]["summary"])
+        # Kept: the staged pages and the records they made.
+        assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE notion_database = 'memorial_garden'") == 3
+        created = "SELECT count(*) FROM property.memorial_applications WHERE legacy_table = 'migration.notion_pages'"
+        assert db.scalar(created) == 3
+        # Read again in full: nothing new is gone; a page restored from the trash is back.
+        assert api_sync(db, server, full_read=True)["pages_gone"] == {"gone": 0, "back": 0}
+        trashed["in_trash"] = trashed["archived"] = False
+        assert api_sync(db, server, full_read=True)["pages_gone"] == {"gone": 0, "back": 1}
+        assert db.query("SELECT page_id FROM migration.notion_pages WHERE gone_at IS NOT NULL") == [(deleted["id"],)]
+        assert kept["id"] not in gone

@@ -111,7 +111,8 @@ def _request(call, limit: RateLimit, token_source: str, what: str, sleep=time.sl
                 ) from None
             if status == 404:
                 raise RunbookError(
-                    f"Notion has no {what} that this integration may read (404 {code}): nothing more was staged.",
+                    f"Notion shows this integration no {what.removeprefix('the ')} (404 {code}): "
+                    "nothing more was staged.",
                     "check bayview_notion_data_sources (the data source ids of the two databases) and that "
                     "each database is shared with the integration.",
                 ) from None

@@ -233,10 +233,19 @@ def report(conn, limit: int = 20) -> dict:
             [limit],
         )
     ]
+    gone = [
+        {"database": d, "title": t, "page_id": page, "outcome": o, "gone_at": str(at)}
+        for d, t, page, o, at in conn.execute(
+            "SELECT notion_database, title, page_id, outcome, gone_at FROM migration.notion_pages "
+            "WHERE gone_at IS NOT NULL ORDER BY id LIMIT %s",
+            [limit],
+        )
+    ]
     totals = conn.execute(
         "SELECT (SELECT count(*) FROM migration.notion_pages), (SELECT count(*) FROM migration.notion_differences), "
         "(SELECT count(*) FROM migration.notion_pages WHERE outcome = 'quarantined'), "
-        "(SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL)"
+        "(SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL), "
+        "(SELECT count(*) FROM migration.notion_pages WHERE gone_at IS NOT NULL)"
     ).fetchone()
     summary = [
         f"{r['database']} {r['outcome']}"
@@ -249,12 +258,19 @@ def report(conn, limit: int = 20) -> dict:
         f"Total: {totals[0]} staged pages, {totals[2]} quarantined, {totals[3]} probable duplicates, "
         f"{totals[1]} differences with the legacy rows"
     )
+    if totals[4]:
+        summary.append(
+            f"{totals[4]} staged pages are no longer in Notion (trashed or deleted there): kept, with their records; "
+            "check Notion's trash before cancelling anything"
+        )
     return {
         "summary": summary,
         "pages": totals[0],
         "differences": totals[1],
         "quarantined": totals[2],
         "probable_duplicates": totals[3],
+        "gone": totals[4],
+        "gone_pages": gone,
         "by_rule": by_rule,
         "quarantined_pages": quarantined,
         "duplicate_pages": duplicates,

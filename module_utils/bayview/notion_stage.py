@@ -115,6 +115,46 @@ def stage(conn, pages: list[NotionPage]) -> dict[str, int]:
     return {"new": new, "changed": len(inserted) - new, "unchanged": len(pages) - len(inserted)}
 
 
+# A full read of a data source finds every page Notion still has (a query leaves out the trashed
+# ones). A staged page of that data source it did not find is gone: marked, never removed, as its
+# records are permanent ones and a page in Notion's trash can be restored. Found again: not gone.
+GONE = """
+WITH marked AS (
+    UPDATE migration.notion_pages SET gone_at = now()
+     WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
+    RETURNING 1
+), back AS (
+    UPDATE migration.notion_pages SET gone_at = NULL
+     WHERE source = %(source)s AND gone_at IS NOT NULL AND page_id = ANY(%(seen)s)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM back)
+"""
+WOULD_BE_GONE = """
+SELECT count(*) FROM migration.notion_pages
+ WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
+"""
+
+
+def mark_gone(conn, seen: dict[str, set[str]]) -> dict[str, int]:
+    """After a full read: per data source read (source -> the page ids found), mark the staged pages
+    it did not find as gone and the ones found again as back, in one transaction."""
+    gone = back = 0
+    with conn.transaction():
+        for source, ids in seen.items():
+            marked, returned = conn.execute(GONE, {"source": source, "seen": sorted(ids)}).fetchone()
+            gone, back = gone + marked, back + returned
+    return {"gone": gone, "back": back}
+
+
+def would_be_gone(conn, seen: dict[str, set[str]]) -> int:
+    """What mark_gone would mark (check mode)."""
+    return sum(
+        conn.execute(WOULD_BE_GONE, {"source": source, "seen": sorted(ids)}).fetchone()[0]
+        for source, ids in seen.items()
+    )
+
+
 def preview(conn, pages: list[NotionPage]) -> dict[str, int]:
     """What stage() would do with these pages, writing nothing (check mode)."""
     if not pages:

@@ -15,7 +15,7 @@ from ansible.module_utils.bayview import data_migrate, data_sync, db, halts
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.notion_read import DATABASES, read_api, read_export
 from ansible.module_utils.bayview.notion_reconcile import reconcile, report
-from ansible.module_utils.bayview.notion_stage import preview, since, stage
+from ansible.module_utils.bayview.notion_stage import mark_gone, preview, since, stage, would_be_gone
 
 
 def _require_staging(conn) -> None:
@@ -59,10 +59,16 @@ def _check_source(source: str, token: str | None, token_source: str, data_source
     return None
 
 
-def _read(conn, source, token, token_source, data_sources, export_path, requests_per_second, base_url):
+def _read(conn, source, token, token_source, data_sources, export_path, requests_per_second, base_url, full_read):
     if source == "api":
-        return read_api(token, token_source, data_sources, since(conn, data_sources), requests_per_second, base_url)
+        start = dict.fromkeys(data_sources) if full_read else since(conn, data_sources)
+        return read_api(token, token_source, data_sources, start, requests_per_second, base_url)
     return read_export(export_path)
+
+
+def _seen(data_sources: dict[str, str], full_read: bool) -> dict[str, set[str]] | None:
+    """Where a full API read notes the page ids it finds, per data source (None: not a full read)."""
+    return {source: set() for source in data_sources.values()} if full_read and data_sources else None
 
 
 def plan(
@@ -74,18 +80,31 @@ def plan(
     export_path: str | None = None,
     requests_per_second: float = 3.0,
     base_url: str | None = None,
+    full_read: bool = False,
 ) -> dict:
-    """Check mode: read what a sync would read (the same incremental window) and say how many pages
-    would be new, changed or unchanged; nothing is written."""
+    """Check mode: read what a sync would read (the same incremental window, or everything for a
+    full read) and say how many pages would be new, changed or unchanged, and, after a full read,
+    how many staged pages would be marked gone; nothing is written."""
     data_sources = _check_source(source, token, token_source, data_sources, export_path)
+    seen = _seen(data_sources, full_read)
     with db.connect(params) as conn:
         _require_staging(conn)
         would = {"new": 0, "changed": 0, "unchanged": 0}
-        for chunk in _read(conn, source, token, token_source, data_sources, export_path, requests_per_second, base_url):
+        reading = (token, token_source, data_sources, export_path, requests_per_second, base_url, full_read)
+        for chunk in _read(conn, source, *reading):
+            _note(seen, chunk)
             for key, count in preview(conn, chunk).items():
                 would[key] += count
         waiting = conn.execute("SELECT count(*) FROM migration.notion_pages WHERE reconciled_at IS NULL").fetchone()[0]
-    return {"source": source, "would_stage": would, "waiting_for_reconciliation": waiting, "changed": 0}
+        gone = would_be_gone(conn, seen) if seen else None
+    planned = {"source": source, "would_stage": would, "waiting_for_reconciliation": waiting, "changed": 0}
+    return planned | ({"would_mark_gone": gone} if seen else {})
+
+
+def _note(seen: dict[str, set[str]] | None, chunk) -> None:
+    if seen is not None:
+        for page in chunk:
+            seen[page.source].add(page.page_id)
 
 
 def sync(
@@ -100,6 +119,7 @@ def sync(
     record_migrations: list[ModuleType] = (),
     batch_size: int = 5000,
     lock_wait_seconds: float = 10.0,
+    full_read: bool = False,
 ) -> dict:
     """source 'api' (token, data_sources) or 'export' (export_path). Returns what was read and
     staged, the reconciliation (counts per database, outcome and rule), the records brought up to
@@ -109,20 +129,20 @@ def sync(
     conn = db.connect(params)
     staged = {"new": 0, "changed": 0, "unchanged": 0}
     responses = 0
+    seen = _seen(data_sources, full_read)
+    gone = {"gone": 0, "back": 0}
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
         halts.require_not_halted(conn, "The Notion sync")
         _require_staging(conn)
-        if source == "api":
-            pages = read_api(
-                token, token_source, data_sources, since(conn, data_sources), requests_per_second, base_url
-            )
-        else:
-            pages = read_export(export_path)
-        for chunk in pages:
+        reading = (token, token_source, data_sources, export_path, requests_per_second, base_url, full_read)
+        for chunk in _read(conn, source, *reading):
             responses += 1
+            _note(seen, chunk)
             for key, count in stage(conn, chunk).items():
                 staged[key] += count
+        if seen:  # every data source was read to its end: what was not found is gone
+            gone = mark_gone(conn, seen)
         reconciled = reconcile(conn)
         found = report(conn)
     finally:
@@ -136,8 +156,12 @@ def sync(
         "requests" if source == "api" else "files": responses,
         "pages_read": read,
         "staged": staged,
+        "full_read": bool(seen),
+        "pages_gone": gone,
         "changed": staged["new"]
         + staged["changed"]
+        + gone["gone"]
+        + gone["back"]
         + reconciled["pages_reconciled"]
         + reconciled["duplicates_flagged"]
         + sum(r["changes"] + r.get("batches", 0) for r in records),

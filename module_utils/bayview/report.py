@@ -134,6 +134,11 @@ in {{ validation.seconds }} s.</p>
 {% if notion.quarantined_pages %}<table id="notion-quarantined"><tr><th>Quarantined page</th><th>Reason</th></tr>
 {% for q in notion.quarantined_pages %}<tr><td>{{ q.title }}</td><td>{{ q.reason }}</td></tr>{% endfor %}
 </table>{% endif %}
+{% if notion.gone_pages %}<p id="notion-gone">{{ '{:,}'.format(notion.gone) }} staged pages are no longer in
+ Notion (trashed or deleted there): kept, with their records.</p><table id="notion-gone-pages">
+<tr><th>Page</th><th>Outcome</th><th>Missed since</th></tr>
+{% for g in notion.gone_pages %}<tr><td>{{ g.title }}</td><td>{{ g.outcome }}</td><td>{{ g.gone_at }}</td></tr>{% endfor %}
+</table>{% endif %}
 {% if notion.differences_listed %}<table id="notion-differences">
 <tr><th>Page</th><th>Field</th><th>Notion</th><th>Legacy</th><th>Winner</th><th>Rule</th></tr>
 {% for d in notion.differences_listed %}<tr><td>{{ d.title }}</td><td>{{ d.field }}</td><td>{{ d.notion }}</td>

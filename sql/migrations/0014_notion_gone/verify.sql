@@ -1,0 +1,1 @@
+SELECT gone_at FROM migration.notion_pages WHERE false;
