@@ -610,3 +610,58 @@ def test_a_full_read_marks_the_pages_notion_no_longer_has_and_keeps_them_and_the
         assert api_sync(db, server, full_read=True)["pages_gone"] == {"gone": 0, "back": 1}
         assert db.query("SELECT page_id FROM migration.notion_pages WHERE gone_at IS NOT NULL") == [(deleted["id"],)]
         assert kept["id"] not in gone
+
+
+def test_a_winning_slot_the_new_design_refuses_is_logged_and_tried_again_and_the_sync_goes_on(phase2_db):
+    db = phase2_db
+    first, second = chapel(db, "2026-08-01"), chapel(db, "2026-08-02")
+    for migration in RECORD_MIGRATIONS:
+        data_migrate.run(db.params(), migration)
+    slot = "SELECT (service_date, service_time)::text FROM events.chapel_services WHERE legacy_id = %s"
+    first_slot, second_slot = db.query(slot, [first]), db.query(slot, [second])
+    later = notion_time(datetime.now(UTC) + timedelta(seconds=2))
+
+    def page(service: int, date: str, status: str = "Pending") -> dict:
+        return {
+            "Application ID": str(service),
+            "Database ID": str(service),
+            "Type": "Wedding",
+            "Service Date": date,
+            "Service Time": "11:00 AM",
+            "Status": status,
+        }
+
+    with NotionServer(TOKEN) as server:
+        # Staff moved the first service onto the second's slot in Notion (Notion checks no slot), and
+        # approved the second: the first's new slot is refused, the second's approval goes through.
+        edited = server.state.add(CHAPEL_DS, page(first, "2026-08-02"), last_edited_time=later)
+        server.state.add(CHAPEL_DS, page(second, "2026-08-02", "Approved"), last_edited_time=later)
+        server.state.add(MEMORIAL_DS, {"Submission ID": "MG-1768300000000", "Application Type": "Immediate"})
+        result = api_sync(db, server, record_migrations=RECORD_MIGRATIONS)
+        services = next(r for r in result["records"] if r["data_migration"] == "0004_chapel_services")
+        assert services["rows_refused"] == 1, services
+        assert services["refused"][0]["legacy_id"] == first
+        assert "chapel_services_one_per_slot" in services["refused"][0]["reason"]
+        assert db.query(slot, [first]) == first_slot and db.query(slot, [second]) == second_slot
+        assert db.scalar("SELECT status FROM events.chapel_services WHERE legacy_id = %s", [second]) == "approved"
+        open_ = (
+            "SELECT legacy_id, operation FROM migration.dual_write_discrepancies "
+            "WHERE legacy_table = 'crouse_chapel.service_applications' AND resolved_at IS NULL"
+        )
+        assert db.query(open_) == [(first, "sync")]
+        # Validation names it: the new design does not say what the winning value says.
+        checked = validate.validate(db.params(), RECORD_MIGRATIONS[1:2], None, "test")
+        assert not checked["passed"] and str(first) in validate.failures(checked)
+
+        # Tried again at the next sync and refused again: still one open discrepancy, not two.
+        again = data_sync.sync(db.params(), RECORD_MIGRATIONS[1], 100, 0)
+        assert again["rows_refused"] == 1 and db.query(open_) == [(first, "sync")]
+
+        # Staff move it again, to a free slot: the next Notion sync takes it and closes the discrepancy.
+        edited["properties"]["Service Date"]["date"]["start"] = "2026-08-09"
+        edited["last_edited_time"] = notion_time(datetime.now(UTC) + timedelta(seconds=3))
+        fixed = api_sync(db, server, record_migrations=RECORD_MIGRATIONS)
+    services = next(r for r in fixed["records"] if r["data_migration"] == "0004_chapel_services")
+    assert services["rows_refused"] == 0, services
+    assert db.query(slot, [first]) == [("(2026-08-09,11:00:00)",)] and db.query(open_) == []
+    assert validate.validate(db.params(), RECORD_MIGRATIONS[1:2], None, "test")["passed"]

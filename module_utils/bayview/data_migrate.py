@@ -161,6 +161,13 @@ def _write_batch(conn, migration, cand, lo: int, hi: int) -> tuple[int, ...]:
     ).fetchone()
 
 
+def refusal_reason(exc: psycopg.Error) -> str:
+    """The quarantine reason of a row the database refused: its message, and what it names."""
+    said = (exc.diag.message_primary or str(exc)).strip()
+    detail = (exc.diag.message_detail or "").strip()
+    return (f"error: {said}" + (f" ({detail})" if detail else ""))[:400]
+
+
 def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]:
     """Slow path for a batch that failed: each legacy row in its own savepoint."""
     totals = [0, 0, 0, 0, 0, 0, 0]
@@ -169,7 +176,7 @@ def _write_row_by_row(conn, migration, cand, keys: list[int]) -> tuple[int, ...]
             with conn.transaction():
                 result = _write_batch(conn, migration, cand, key - 1, key)
         except ROW_ERRORS as exc:
-            reason = f"error: {(exc.diag.message_primary or str(exc)).strip()[:300]}"
+            reason = refusal_reason(exc)
             roles = conn.execute(
                 statement(QUARANTINE_WHOLE_ROW, cand, migration),
                 [migration.NAME, migration.LEGACY_TABLE, reason, key],

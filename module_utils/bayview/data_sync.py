@@ -16,9 +16,11 @@ from ansible.module_utils.bayview import db, halts
 from ansible.module_utils.bayview.data_migrate import (
     ABSENT,
     NOTION_DIFFERENCES,
+    ROW_ERRORS,
     candidates_sql_for,
     legacy_columns,
     legacy_table_exists,
+    refusal_reason,
     run,
     status,
 )
@@ -69,6 +71,40 @@ def _changed_since(conn, migration: ModuleType) -> sql.Composable:
     return sql.SQL("AND ") + changed
 
 
+# A migrated legacy row whose new version the database refuses (a constraint of the new design:
+# a chapel slot another service holds) keeps its last version in the new design, and is logged
+# as a discrepancy, as a dual write that failed is: each sync tries it again until the database
+# takes it, and until then validation names it and status counts it. Removing its record would
+# also remove what refers to it (a service's details), which its own migration would not notice.
+LOG_REFUSED = """
+INSERT INTO migration.dual_write_discrepancies (legacy_table, legacy_id, operation, error)
+SELECT %(legacy_table)s, %(key)s, 'sync', %(reason)s
+ WHERE NOT EXISTS (SELECT 1 FROM migration.dual_write_discrepancies
+                    WHERE legacy_table = %(legacy_table)s AND legacy_id = %(key)s AND resolved_at IS NULL)
+"""
+
+
+def _resync_batch(conn, migration: ModuleType, cand: sql.Composable, ids: list[int]) -> tuple[int, list[dict]]:
+    """resync_rows for a batch of a sync, in a savepoint; (changes, the rows refused). Where the
+    database refuses a row's new version, the batch is redone row by row, and each row it still
+    refuses is logged (LOG_REFUSED) with the database's reason. The sync goes on with the others."""
+    try:
+        with conn.transaction():
+            return sum(resync_rows(conn, migration, cand, ids)[1:]), []
+    except ROW_ERRORS:
+        pass
+    changes, refused = 0, []
+    for key in ids:
+        try:
+            with conn.transaction():
+                changes += sum(resync_rows(conn, migration, cand, [key])[1:])
+        except ROW_ERRORS as exc:
+            reason = f"{migration.NAME}: {refusal_reason(exc)}"
+            conn.execute(LOG_REFUSED, {"legacy_table": migration.LEGACY_TABLE, "key": key, "reason": reason})
+            refused.append({"legacy_id": key, "reason": reason})
+    return changes, refused
+
+
 # After a sync the counts are recounted from the legacy table, the links and the quarantine.
 # Every legacy row yields the same number of candidates (one per role), except a row
 # quarantined whole after an unforeseen error, which counts as one. Rows past the checkpoint
@@ -98,7 +134,7 @@ UPDATE migration.data_migration_checkpoints c
 
 OPEN_DISCREPANCIES = """
 SELECT DISTINCT legacy_id FROM migration.dual_write_discrepancies
- WHERE legacy_table = %s AND resolved_at IS NULL ORDER BY 1 LIMIT %s
+ WHERE legacy_table = %s AND resolved_at IS NULL AND legacy_id > %s ORDER BY 1 LIMIT %s
 """
 RESOLVE_DISCREPANCIES = """
 UPDATE migration.dual_write_discrepancies SET resolved_at = now()
@@ -120,22 +156,25 @@ def _candidates_per_row(conn, name: str) -> int:
     return (candidates - whole) // (rows_read - whole) if rows_read > whole else 0
 
 
-def _repair_discrepancies(conn, migrations: list[ModuleType], batch_size: int) -> tuple[int, int]:
+def _repair_discrepancies(conn, migrations: list[ModuleType], batch_size: int) -> tuple[int, int, list[dict]]:
     """Resync the legacy rows whose dual write failed, for every migration of their table (one
     failed savepoint wrote none of them), then mark the discrepancies resolved."""
     table = migrations[0].LEGACY_TABLE
     candidates = [candidates_sql_for(conn, m) for m in migrations]
-    repaired, changes = 0, 0
+    repaired, changes, refused, cursor = 0, 0, [], 0
     while True:
         with conn.transaction():
-            ids = [r[0] for r in conn.execute(OPEN_DISCREPANCIES, [table, batch_size])]
+            ids = [r[0] for r in conn.execute(OPEN_DISCREPANCIES, [table, cursor, batch_size])]
             if not ids:
-                return repaired, changes
+                return repaired, changes, refused
             for migration, cand in zip(migrations, candidates, strict=True):
                 if status(conn, migration.NAME)["status"] in ("running", "completed"):
-                    changes += sum(resync_rows(conn, migration, cand, ids)[1:])
-            conn.execute(RESOLVE_DISCREPANCIES, [table, ids])
-            repaired += len(ids)
+                    written, refused_here = _resync_batch(conn, migration, cand, ids)
+                    changes, refused = changes + written, refused + refused_here
+            still = {r["legacy_id"] for r in refused}  # refused again: stays open for the next sync
+            done = [i for i in ids if i not in still]
+            conn.execute(RESOLVE_DISCREPANCIES, [table, done])
+            repaired, cursor = repaired + len(done), ids[-1]
 
 
 # What a sync reports it did, besides the checkpoint.
@@ -180,7 +219,8 @@ def sync(
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
         halts.require_not_halted(conn, f"Sync of {migration.NAME}")
         if not legacy_table_exists(conn, migration):  # nothing was migrated, nothing can change
-            return status(conn, migration.NAME) | dict.fromkeys(SYNC_COUNTS, 0) | {"legacy_table": ABSENT}
+            nothing = dict.fromkeys(SYNC_COUNTS, 0) | {"rows_refused": 0, "refused": []}
+            return status(conn, migration.NAME) | nothing | {"legacy_table": ABSENT}
         cand = candidates_sql_for(conn, migration)
         table, key = sql.SQL(migration.LEGACY_TABLE), sql.Identifier(migration.KEY)
         changed = _changed_since(conn, migration)
@@ -191,7 +231,7 @@ def sync(
         ).fetchone()
         since = since or started_at
 
-        repaired, changes = _repair_discrepancies(conn, [migration, *same_table], batch_size)
+        repaired, changes, refused = _repair_discrepancies(conn, [migration, *same_table], batch_size)
 
         cursor, resynced = 0, 0
         while True:
@@ -214,7 +254,8 @@ def sync(
                 ]
                 if not ids:
                     break
-                changes += sum(resync_rows(conn, migration, cand, ids)[1:])
+                written, refused_here = _resync_batch(conn, migration, cand, ids)
+                changes, refused = changes + written, refused + refused_here
                 cursor, resynced = ids[-1], resynced + len(ids)
 
         names = {"name": migration.NAME, "legacy_table": migration.LEGACY_TABLE}
@@ -227,7 +268,8 @@ def sync(
                 names | {"resynced": resynced, "until": until, "per_row": per_row},
             )
         done = (resynced, changes, repaired, rows_removed, quarantine_removed, batches_now)
-        return status(conn, migration.NAME) | dict(zip(SYNC_COUNTS, done, strict=True))
+        found = status(conn, migration.NAME) | dict(zip(SYNC_COUNTS, done, strict=True))
+        return found | {"rows_refused": len(refused), "refused": refused[:20]}
     finally:
         if not conn.closed:
             db.release_run_lock(conn)

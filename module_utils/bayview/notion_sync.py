@@ -149,7 +149,7 @@ def sync(
         if not conn.closed:
             db.release_run_lock(conn)
             conn.close()
-    records = [_records(params, m, batch_size, lock_wait_seconds) for m in record_migrations]
+    records = [_records(params, m, batch_size, lock_wait_seconds, record_migrations) for m in record_migrations]
     read = sum(staged.values())
     return {
         "source": source,
@@ -172,14 +172,16 @@ def sync(
     }
 
 
-def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_seconds: float) -> dict:
-    """The records of the Notion-only pages, brought up to date by their data migration once Phase 3
-    has run it (a sync before that leaves them to Phase 3)."""
+def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_seconds: float, every: list) -> dict:
+    """The records of the Notion-only pages, and those taking Notion's winning values, brought up to
+    date by their data migration once Phase 3 has run it (a sync before that leaves them to Phase 3).
+    The other migrations of its legacy table (among `every`) repair its discrepancies with it."""
     with db.connect(params) as conn:
         state = data_migrate.status(conn, migration.NAME)["status"]
     if state != "completed":
         return {"data_migration": migration.NAME, "status": state, "changes": 0, "note": "Phase 3 runs it"}
-    result = data_sync.sync(params, migration, batch_size, 0, lock_wait_seconds)
+    same_table = [m for m in every if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME]
+    result = data_sync.sync(params, migration, batch_size, 0, lock_wait_seconds, same_table=same_table)
     # changes: what the sync changed in records migrated before; batches: the new pages it migrated
     return {
         "data_migration": migration.NAME,
@@ -188,4 +190,6 @@ def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_sec
         "batches": result["batches_this_run"],
         "migrated": result["migrated"],
         "quarantined": result["quarantined"],
+        "rows_refused": result["rows_refused"],  # their new version refused: logged, tried again next sync
+        "refused": result["refused"],
     }
