@@ -105,23 +105,26 @@ class Progress:
 
     def __init__(self, out=sys.stdout, quiet: bool = False):
         self.out, self.quiet, self.started = out, quiet, time.monotonic()
-        self.results: dict[str, dict] = {}  # task name -> its last result (for `status`, `coverage`)
+        # host -> task name -> its last result (for `status`, `coverage`), hosts in the order they answered
+        self.results: dict[str, dict[str, dict]] = {}
 
     def __call__(self, event: dict) -> bool:
         kind, data = event.get("event", ""), event.get("event_data", {})
         task = data.get("task", "")
+        results = self.results.setdefault(data["host"], {}) if data.get("host") else {}
         clock = f"{time.monotonic() - self.started:6.1f}s"
         if kind == "playbook_on_play_start":
             self._print(f"{clock}  == {data.get('play', '')}")
         elif kind == "runner_on_ok":
-            self.results[task] = data.get("res", {})
+            results[task] = data.get("res", {})
             self._print(f"{clock}  {'changed' if data.get('res', {}).get('changed') else 'ok':<8} {task}")
         elif kind == "runner_on_failed":
-            self.results[task] = data.get("res", {})
+            results[task] = data.get("res", {})
             msg = data.get("res", {}).get("msg", "")
             note = " (ignored)" if data.get("ignore_errors") else ""
             self._print(f"{clock}  FAILED{note:<2} {task}: {msg}")
         elif kind == "runner_on_unreachable":
+            results[task] = data.get("res", {})
             self._print(f"{clock}  UNREACHABLE {task}: {data.get('res', {}).get('msg', '')}")
         elif kind == "playbook_on_stats":
             for host in data.get("processed", {}):
@@ -253,18 +256,20 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if (artifacts / ident).is_dir():
             scrub_artifacts(artifacts / ident, secrets)
     artifact_dir = Path(result.config.artifact_dir)
-    if args.command == "status":
-        print_status(progress.results, out)
-    if args.command == "coverage":
-        print_coverage(progress.results, out)
-    if args.command == "notion-sync":
-        print_notion(progress.results, out)
+    summary = {"status": print_status, "coverage": print_coverage, "notion-sync": print_notion}.get(args.command)
+    if summary:
+        if not progress.results:
+            print("No database answered; see the artifacts.", file=out)
+        for host, results in progress.results.items():  # a section per host of the inventory, each named
+            print(f"== {host}", file=out)
+            summary(results, out)
     rc = result.rc if isinstance(result.rc, int) else 1
     if result.status != "successful" and rc == 0:
         rc = 1  # timeout or cancel
-    report = progress.results.get("Finish the run record", {}).get("record", {}).get("report_file")
-    if report:
-        print(f"bayview-runbook: run report {report}", file=out)
+    for host, results in progress.results.items():
+        report = results.get("Finish the run record", {}).get("record", {}).get("report_file")
+        if report:
+            print(f"bayview-runbook: {host} run report {report}", file=out)
     print(f"bayview-runbook: {result.status} (exit {rc}); artifacts: {artifact_dir}", file=out)
     if rc and args.command != "status":
         print(f"bayview-runbook: the full output is {artifact_dir / 'stdout'}", file=out)
@@ -272,10 +277,12 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
 
 
 def print_status(results: dict[str, dict], out) -> None:
-    state = results.get("Read the state", {}).get("state")
-    if state is None:
-        print("The state could not be read; see the artifacts.", file=out)
+    read = results.get("Read the state", {})
+    state = read.get("state")
+    if state is None:  # this database could not be reached or read: said here, the others still shown
+        print(f"The state could not be read: {read.get('msg') or 'see the artifacts'}", file=out)
         return
+    print(f"Database {state['database']}", file=out)
     mode = state["dual_write"]["mode"] if state.get("dual_write") else "not set up"
     print(f"Ledger version {state['version']}   dual-write: {mode}", file=out)
     cutover = state.get("cutover")

@@ -44,8 +44,8 @@ EXAMPLES = r"""
 RETURN = r"""
 state:
   description:
-    - version, ledger, gates, dual_write, cutover, halt, running_runs, interrupted_runs, data_migrations,
-      open_discrepancies, runbook_sessions.
+    - database (host:port/name), version, ledger, gates, dual_write, cutover, halt, running_runs, interrupted_runs,
+      data_migrations, open_discrepancies, runbook_sessions.
     - With O(close_interrupted), also closed_interrupted_runs (the runs it found interrupted and closed).
   returned: always
   type: dict
@@ -85,6 +85,7 @@ def main() -> None:
                 closed = run_keeper.close_interrupted(conn, "its keeper was gone when status looked", "status")
                 run_record.record_interrupted(closed, p["records_dir"])
             state = status.read(conn)
+        state["database"] = db.describe(p)  # a run over several databases says which this is
         state["closed_interrupted_runs"] = [r["run_id"] for r in closed]
         if p["max_quarantine_ratio"] is not None or p["max_open_discrepancies"] is not None:
             problems = status.error_rates(

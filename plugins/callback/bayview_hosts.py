@@ -1,9 +1,11 @@
-"""Callback plugin: at the end of a run over several databases, which hosts were done, which
-failed, which were stopped when another failed, and which never started.
+"""Callback plugin: at the end of a run over several databases, where each host stands (done,
+failed, stopped when another failed, never started) and the run record of each, printed and
+written as one combined report beside the hosts' own records.
 
 A phase runs on a canary host first and then on the rest (or one at a time); a failure stops the
-hosts that have not started. The operator then needs to know exactly where each database stands:
-this prints one line per state at the end of the playbook, after Ansible's recap.
+hosts that have not started. The emergency rollback goes on over the other hosts. Either way the
+operator then needs to know exactly where each database stands: this prints one line per state
+at the end of the playbook, after Ansible's recap, then one line per host with its run record.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ name: bayview_hosts
 type: aggregate
 short_description: Say which Bay View database hosts were done, failed, stopped or never started
 description:
-  - At the end of the playbook, lists the hosts of its plays by state; prints nothing for a run on one host.
+  - At the end of the playbook, lists the hosts of its plays by state, then each host with the run record its
+    C(bayview_run_record) finished; prints nothing for a run on one host.
+  - Writes the same as one combined report, C(<stamp>-<playbook>-hosts.json) and C(.html), in the directory of the
+    hosts' run records.
 requirements:
   - enabled in ansible.cfg (callbacks_enabled)
 """
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 from ansible.plugins.callback import CallbackBase
 
@@ -29,9 +39,15 @@ class CallbackModule(CallbackBase):
 
     def __init__(self) -> None:
         super().__init__()
+        self.playbook = ""
+        self.started_at = datetime.now(UTC)
         self.hosts: list[str] = []  # every host of the plays, in order
-        self.batches: list[set[str]] = []  # the hosts of each serial batch, as it started
+        self.fatal_batches: list[set[str]] = []  # the hosts of each serial batch of an any_errors_fatal play
         self.started: set[str] = set()
+        self.records: dict[str, dict] = {}  # host -> the run record its run finished
+
+    def v2_playbook_on_start(self, playbook) -> None:
+        self.playbook = Path(playbook._file_name).name
 
     def v2_playbook_on_play_start(self, play) -> None:
         # Sent for each serial batch, while the inventory is restricted to it. The play's whole
@@ -42,17 +58,24 @@ class CallbackModule(CallbackBase):
         for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order):
             if host.name not in self.hosts:
                 self.hosts.append(host.name)
-        self.batches.append({host.name for host in inventory.get_hosts(play.hosts, order=play.order)})
+        if play.any_errors_fatal:
+            self.fatal_batches.append({host.name for host in inventory.get_hosts(play.hosts, order=play.order)})
 
     def v2_runner_on_start(self, host, task) -> None:
         self.started.add(host.get_name())
+
+    def v2_runner_on_ok(self, result) -> None:
+        record = result._result.get("record")
+        # the finished record (a started one has no finished_at)
+        if result._task.action.endswith("bayview_run_record") and isinstance(record, dict) and "finished_at" in record:
+            self.records[result._host.get_name()] = record
 
     def v2_playbook_on_stats(self, stats) -> None:
         if len(self.hosts) < 2:
             return
         failed = {h for h in self.hosts if stats.failures.get(h) or stats.dark.get(h)}
         # the other hosts of a batch in which one failed were stopped with it (any_errors_fatal)
-        stopped = {h for batch in self.batches if batch & failed for h in batch - failed if h in self.started}
+        stopped = {h for batch in self.fatal_batches if batch & failed for h in batch - failed if h in self.started}
         states = {
             "done": [h for h in self.hosts if h in self.started and h not in failed | stopped],
             "failed": [h for h in self.hosts if h in failed],
@@ -62,3 +85,64 @@ class CallbackModule(CallbackBase):
         self._display.banner("BAY VIEW HOSTS")
         for state, names in states.items():
             self._display.display(f"{state}: {', '.join(names) if names else '-'}")
+        state_of = {h: state for state, names in states.items() for h in names}
+        hosts = [self.host_entry(h, state_of[h]) for h in self.hosts]
+        for entry in hosts:
+            run = f"run {entry['run_id']} {entry['run_status']}" if entry["run_id"] else "no run record"
+            self._display.display(f"  {entry['host']} ({entry['database'] or '-'}): {entry['state']}, {run}")
+        report = self.write_report(hosts)
+        if report:
+            self._display.display(f"Combined report: {report}")
+
+    def host_entry(self, host: str, state: str) -> dict:
+        record = self.records.get(host, {})
+        return {
+            "host": host,
+            "state": state,
+            "database": record.get("database"),
+            "run_id": record.get("run_id"),
+            "run_status": record.get("status"),
+            "record_file": record.get("record_file"),
+            "report_file": record.get("report_file"),
+        }
+
+    def write_report(self, hosts: list[dict]) -> str | None:
+        """<stamp>-<playbook>-hosts.json and .html beside the hosts' records; None if none was written."""
+        files = [h["record_file"] for h in hosts if h["record_file"]]
+        if not files:
+            return None
+        stem = Path(files[0]).parent / f"{self.started_at:%Y%m%dT%H%M%SZ}-{Path(self.playbook).stem}-hosts"
+        summary = {
+            "playbook": self.playbook,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "hosts": hosts,
+        }
+        write_atomically(stem.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
+        write_atomically(stem.with_suffix(".html"), render(summary))
+        return str(stem.with_suffix(".html"))
+
+
+def render(summary: dict) -> str:
+    """One self-contained page: a row per host, linking to its own run report."""
+    rows = []
+    for h in summary["hosts"]:
+        report = h["report_file"]
+        run = f'<a href="{html.escape(Path(report).name)}">{html.escape(h["run_id"])}</a>' if report else "-"
+        cells = (html.escape(h["host"]), html.escape(h["database"] or "-"), html.escape(h["state"]), run)
+        rows.append(
+            "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{html.escape(h['run_status'] or '-')}</td></tr>"
+        )
+    title = html.escape(f"{summary['playbook']} over {len(summary['hosts'])} databases, {summary['started_at']}")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>\n'
+        f"<h1>{title}</h1>\n<table>\n<tr><th>host</th><th>database</th><th>state</th><th>run record</th>"
+        f"<th>run status</th></tr>\n" + "\n".join(rows) + "\n</table>\n</body></html>\n"
+    )
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Through a temporary file renamed into place: a crash never leaves half a report."""
+    temporary = target.with_name(f".tmp-{target.name}")
+    temporary.write_text(text)
+    temporary.chmod(0o640)  # as the hosts' run records
+    temporary.replace(target)
