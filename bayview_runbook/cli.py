@@ -107,25 +107,32 @@ class Progress:
         self.out, self.quiet, self.started = out, quiet, time.monotonic()
         # host -> task name -> its last result (for `status`, `coverage`), hosts in the order they answered
         self.results: dict[str, dict[str, dict]] = {}
+        self.hosts_section = False  # printing the bayview_hosts callback's closing section
 
     def __call__(self, event: dict) -> bool:
         kind, data = event.get("event", ""), event.get("event_data", {})
         task = data.get("task", "")
         results = self.results.setdefault(data["host"], {}) if data.get("host") else {}
         clock = f"{time.monotonic() - self.started:6.1f}s"
+        where = f" [{data['host']}]" if data.get("host") else ""  # which database, over several
         if kind == "playbook_on_play_start":
             self._print(f"{clock}  == {data.get('play', '')}")
         elif kind == "runner_on_ok":
             results[task] = data.get("res", {})
-            self._print(f"{clock}  {'changed' if data.get('res', {}).get('changed') else 'ok':<8} {task}")
+            self._print(f"{clock}  {'changed' if data.get('res', {}).get('changed') else 'ok':<8} {task}{where}")
         elif kind == "runner_on_failed":
             results[task] = data.get("res", {})
             msg = data.get("res", {}).get("msg", "")
             note = " (ignored)" if data.get("ignore_errors") else ""
-            self._print(f"{clock}  FAILED{note:<2} {task}: {msg}")
+            self._print(f"{clock}  FAILED{note:<2} {task}{where}: {msg}")
         elif kind == "runner_on_unreachable":
             results[task] = data.get("res", {})
-            self._print(f"{clock}  UNREACHABLE {task}: {data.get('res', {}).get('msg', '')}")
+            self._print(f"{clock}  UNREACHABLE {task}{where}: {data.get('res', {}).get('msg', '')}")
+        elif kind == "verbose" and (self.hosts_section or "BAY VIEW HOSTS" in event.get("stdout", "")):
+            # the bayview_hosts callback's closing section (several hosts): where each database stands
+            self.hosts_section = True
+            for line in event.get("stdout", "").strip("\r\n").splitlines():
+                self._print(line)
         elif kind == "playbook_on_stats":
             for host in data.get("processed", {}):
                 counts = {k: data.get(k, {}).get(host, 0) for k in ("ok", "changed", "failures", "rescued", "skipped")}

@@ -32,9 +32,20 @@ def inventory(tmp_path, databases: dict[str, str]):
 
 
 def play(playbook, db, inv, tmp_path, *extra):
-    """ansible-playbook over the inventory inv, records in tmp_path/records, restore points in tmp_path/store."""
+    """ansible-playbook over the inventory inv."""
     cmd, env = playbook_command(db, playbook, "-i", str(inv), *extra, records_dir=tmp_path / "records")
-    env["BAYVIEW_RESTORE_POINT_DIR"] = str(tmp_path / "store")
+    return run(cmd, env, tmp_path)
+
+
+def cli(db, inv, tmp_path, *args):
+    """bayview-runbook over the inventory inv, as an operator runs it."""
+    _, env = playbook_command(db, "status.yml", records_dir=tmp_path / "records")  # the same environment
+    return run([CLI, *args, "-i", str(inv)], env, tmp_path)
+
+
+def run(cmd, env, tmp_path):
+    """(exit status, output); records in tmp_path/records, restore points in tmp_path/store."""
+    env.update({"BAYVIEW_RESTORE_POINT_DIR": str(tmp_path / "store"), "BAYVIEW_ARTIFACTS_DIR": str(tmp_path / "art")})
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     return result.returncode, result.stdout + result.stderr
 
@@ -188,13 +199,11 @@ def test_phases_1_to_3_and_the_rollback_over_three_databases_one_failing_mid_way
     assert_everything_is_per_host(dbs, tmp_path)
 
     # status shows every host, each named; one that cannot be reached says so and hides none.
-    _, env = playbook_command(a, "status.yml", records_dir=tmp_path / "records")
-    env["BAYVIEW_ARTIFACTS_DIR"] = str(tmp_path / "artifacts")
     everyone = inventory(tmp_path / "status", {**{n: db.name for n, db in dbs.items()}, "gone": "bayview_no_such_db"})
-    status = subprocess.run([CLI, "status", "-i", str(everyone)], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert status.returncode != 0
-    shown = sections(status.stdout)
-    assert set(shown) == {"a", "b", "c", "gone"}, status.stdout
+    code, output = cli(a, everyone, tmp_path, "status")
+    assert code != 0
+    shown = sections(output)
+    assert set(shown) == {"a", "b", "c", "gone"}, output
     for name, db in dbs.items():
         assert f"Database 127.0.0.1:{db.cluster.port}/{db.name}\nLedger version 11" in shown[name]
     assert "Phase 3: passed" in shown["a"] and "Phase 3" not in shown["b"] + shown["c"]
@@ -206,8 +215,11 @@ def test_phases_1_to_3_and_the_rollback_over_three_databases_one_failing_mid_way
         held.execute("BEGIN")
         held.execute("SELECT count(*) FROM bayview.memorials")
         time.sleep(1.1)  # idle in transaction beyond the threshold below
-        code, output = play("emergency_rollback.yml", a, inv, tmp_path, "-e", "bayview_idle_in_transaction_seconds=1")
+        code, output = cli(a, inv, tmp_path, "rollback", "--to", "0", "-e", "bayview_idle_in_transaction_seconds=1")
     assert code != 0
+    # The CLI shows where each host stands, and each host's run report, and the combined one.
+    assert all(f"bayview-runbook: {h} run report " in output for h in dbs), output[-4000:]
+    assert Path(output.split("Combined report: ")[1].split()[0]).is_file()
     assert [hosts_line(output, s) for s in ("done", "failed", "never started")] == ["b, c", "a", "-"], output[-4000:]
     assert f"The emergency rollback of {a.name} stopped at '{LOCKS}'" in " ".join(output.split())
     [refused] = [r for r in records(tmp_path, "emergency_rollback.yml") if r["database"].endswith(f"/{a.name}")]

@@ -17,14 +17,15 @@ short_description: Say which Bay View database hosts were done, failed, stopped 
 description:
   - At the end of the playbook, lists the hosts of its plays by state, then each host with the run record its
     C(bayview_run_record) finished; prints nothing for a run on one host.
-  - Writes the same as one combined report, C(<stamp>-<playbook>-hosts.json) and C(.html), in the directory of the
-    hosts' run records.
+  - Writes the same as one combined report, C(<stamp>-<playbook>-hosts.json) and C(.html), in each directory that
+    holds one of the hosts' run records (by default each host has its own).
 requirements:
   - enabled in ansible.cfg (callbacks_enabled)
 """
 
 import html
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,8 +91,7 @@ class CallbackModule(CallbackBase):
         for entry in hosts:
             run = f"run {entry['run_id']} {entry['run_status']}" if entry["run_id"] else "no run record"
             self._display.display(f"  {entry['host']} ({entry['database'] or '-'}): {entry['state']}, {run}")
-        report = self.write_report(hosts)
-        if report:
+        for report in self.write_report(hosts):
             self._display.display(f"Combined report: {report}")
 
     def host_entry(self, host: str, state: str) -> dict:
@@ -106,32 +106,31 @@ class CallbackModule(CallbackBase):
             "report_file": record.get("report_file"),
         }
 
-    def write_report(self, hosts: list[dict]) -> str | None:
-        """<stamp>-<playbook>-hosts.json and .html beside the hosts' records; None if none was written."""
-        files = [h["record_file"] for h in hosts if h["record_file"]]
-        if not files:
-            return None
-        stem = Path(files[0]).parent / f"{self.started_at:%Y%m%dT%H%M%SZ}-{Path(self.playbook).stem}-hosts"
-        summary = {
-            "playbook": self.playbook,
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "hosts": hosts,
-        }
-        write_atomically(stem.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
-        write_atomically(stem.with_suffix(".html"), render(summary))
-        return str(stem.with_suffix(".html"))
+    def write_report(self, hosts: list[dict]) -> list[str]:
+        """<stamp>-<playbook>-hosts.json and .html in each directory that holds one of the hosts' records
+        (by default each host has its own); the HTML files written."""
+        directories = dict.fromkeys(Path(h["record_file"]).parent for h in hosts if h["record_file"])
+        started = self.started_at.isoformat(timespec="seconds")
+        summary = {"playbook": self.playbook, "started_at": started, "hosts": hosts}
+        written = []
+        for directory in directories:
+            stem = directory / f"{self.started_at:%Y%m%dT%H%M%SZ}-{Path(self.playbook).stem}-hosts"
+            write_atomically(stem.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
+            write_atomically(stem.with_suffix(".html"), render(summary, directory))
+            written.append(str(stem.with_suffix(".html")))
+        return written
 
 
-def render(summary: dict) -> str:
-    """One self-contained page: a row per host, linking to its own run report."""
+def render(summary: dict, directory: Path) -> str:
+    """One self-contained page in directory: a row per host, linking to its own run report."""
     rows = []
     for h in summary["hosts"]:
-        report = h["report_file"]
-        run = f'<a href="{html.escape(Path(report).name)}">{html.escape(h["run_id"])}</a>' if report else "-"
-        cells = (html.escape(h["host"]), html.escape(h["database"] or "-"), html.escape(h["state"]), run)
-        rows.append(
-            "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{html.escape(h['run_status'] or '-')}</td></tr>"
-        )
+        run = html.escape(h["run_id"] or "-")
+        if h["report_file"]:
+            run = f'<a href="{html.escape(os.path.relpath(h["report_file"], directory))}">{run}</a>'
+        status = html.escape(h["run_status"] or "-")
+        cells = [*(html.escape(h[k] or "-") for k in ("host", "database", "state")), run, status]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     title = html.escape(f"{summary['playbook']} over {len(summary['hosts'])} databases, {summary['started_at']}")
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>\n'
