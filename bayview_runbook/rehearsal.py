@@ -6,7 +6,9 @@ Phase 3 interrupted by an emergency rollback in the middle of its batches, Phase
 order (local gates sign off automatically; Phase 5 stops short of the cutover, which needs
 confirm_cutover), a check of the newest restore point and a restore drill. Every event goes to a
 real local HTTP webhook receiver and SMTP server started for the rehearsal; every run leaves an
-HTML report beside its record.
+HTML report beside its record. Phase 3 reads Notion through the real SDK from a local Notion API
+server holding a sample made from the legacy rows (notion_sample); the rehearsal ends with its
+reconciliation report.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from bayview_runbook import notion_sample
 from bayview_runbook.engine import DATA_MIGRATIONS, data_migrate, data_migration_sql, data_migrations
 from bayview_runbook.localpg import RUNBOOK_ROLE, LocalCluster
+from bayview_runbook.notion_local import NotionServer
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +40,9 @@ MID_PHASE3 = "mid-phase3"
 RUNBOOK_APPLICATION = "bayview-runbook"  # the application_name the halt ends sessions by
 # Longest the rehearsal waits for Phase 3 to reach the held batch: a failure guard, not a timing.
 HELD_BATCH_WAIT_SECONDS = 600
+
+# A made-up integration secret that only the local Notion server knows: never printed or recorded.
+NOTION_TOKEN = "secret_rehearsal_" + "x" * 24  # noqa: S105
 
 # (title, playbook, extra arguments, must it change nothing?)
 STEPS = [
@@ -151,6 +158,75 @@ def playbook_env(cluster: LocalCluster, dbname: str, records_dir: Path) -> dict[
     return env
 
 
+def notion_for(conninfo: str) -> tuple[NotionServer, dict[str, str]]:
+    """The local Notion API server (to start with `with`) holding the sample made from the legacy
+    rows at conninfo, and the environment that makes the local inventory read it
+    (bayview_notion_data_sources, notion_api_base_url, NOTION_TOKEN)."""
+    server = NotionServer(NOTION_TOKEN)
+    sources = notion_sample.load(server.state, conninfo)
+    env = {
+        "NOTION_TOKEN": NOTION_TOKEN,
+        "BAYVIEW_NOTION_API_URL": server.base_url,
+        "BAYVIEW_NOTION_DATA_SOURCES": json.dumps(sources),
+    }
+    return server, env
+
+
+# Each difference Notion won, against the record of the new design its legacy row became (the
+# application or service, and its contact): does the record hold Notion's value?
+WINNERS_APPLIED = """
+SELECT p.notion_database, d.field, count(*) AS won,
+       count(*) FILTER (WHERE lower(r.doc ->> d.field) = lower(d.notion_value)) AS applied
+  FROM migration.notion_differences d
+  JOIN migration.notion_pages p ON p.id = d.notion_page_id
+ CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT to_jsonb(m) FROM property.memorial_applications m
+                      WHERE m.legacy_table = p.legacy_table AND m.legacy_id = p.legacy_id),
+                    (SELECT to_jsonb(s) FROM events.chapel_services s
+                      WHERE s.legacy_table = p.legacy_table AND s.legacy_id = p.legacy_id), '{}')
+           || coalesce((SELECT jsonb_build_object('contact_email', c.email, 'contact_phone', c.phone)
+                          FROM core.person_legacy_links l JOIN core.persons c ON c.id = l.person_id
+                         WHERE l.legacy_table = p.legacy_table AND l.legacy_id = p.legacy_id AND l.role = 'contact'
+                         LIMIT 1), '{}') AS doc
+ ) r
+ WHERE d.winner = 'notion'
+ GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def notion_report(conninfo: str, records_dir: Path) -> dict | None:
+    """The reconciliation of the newest Phase 3 that succeeded, as its run record holds it, with the
+    differences by winner and Notion's winning values found in the new design's records (read from
+    the database now). None when no Phase 3 ran the Notion sync."""
+    runs = [json.loads(p.read_text()) for p in sorted(records_dir.glob("*-phase3.json"))]
+    runs = [r for r in runs if r.get("status") == "succeeded" and (r.get("details") or {}).get("notion")]
+    if not runs:
+        return None
+    with psycopg.connect(conninfo) as conn:
+        winners = dict(conn.execute("SELECT winner, count(*) FROM migration.notion_differences GROUP BY 1"))
+        applied = [{"database": d, "field": f, "won": w, "applied": a} for d, f, w, a in conn.execute(WINNERS_APPLIED)]
+    return {"run_id": runs[-1]["run_id"], **runs[-1]["details"]["notion"], "winners": winners, "applied": applied}
+
+
+def print_notion_report(found: dict | None, server: NotionServer) -> None:
+    requests = len(server.state.requests)
+    if found is None:
+        print(f"Notion:         no Phase 3 ran the Notion sync ({requests} requests to the local Notion API)")
+        return
+    pages = sum(len(p) for p in server.state.pages.values())
+    print(f"Notion:         {pages} sample pages on the local Notion API, {requests} requests to it")
+    print(f"                the reconciliation of Phase 3 (run {found['run_id']}, its record and the database):")
+    for line in found["summary"]:
+        print(f"                  {line}")
+    won, applied = found["winners"].get("notion", 0), sum(a["applied"] for a in found["applied"])
+    print(
+        f"                  Differences won by Notion: {won}, by the legacy row: {found['winners'].get('legacy', 0)}; "
+        f"Notion's value in the new design's record: {applied} of {won}"
+    )
+    for a in found["applied"]:
+        print(f"                    {a['database']} {a['field']}: {a['applied']} of {a['won']}")
+
+
 def recap_changed(output: str) -> int | None:
     for line in output.splitlines():
         if "changed=" in line and "ok=" in line:
@@ -171,14 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     env = playbook_env(cluster, args.dbname, records_dir)
     webhook, smtp = HttpReceiver(), SmtpReceiver()
     env.update({"BAYVIEW_WEBHOOK_URL": webhook.url(), "BAYVIEW_SMTP_PORT": str(smtp.port)})
+    notion, notion_env = notion_for(cluster.conninfo(dbname=args.dbname))
+    env.update(notion_env)
     try:
-        return _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp)
+        with notion:
+            return _run_steps(args, cluster, state, records_dir, logs_dir, env, (webhook, smtp, notion))
     finally:
         webhook.stop()
         smtp.stop()
 
 
-def _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp) -> int:
+def _run_steps(args, cluster, state, records_dir, logs_dir, env, servers) -> int:
+    webhook, smtp, notion = servers
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     started_all = time.monotonic()
     print(f"Rehearsal on 127.0.0.1:{cluster.port}/{args.dbname}")
@@ -220,6 +300,7 @@ def _run_steps(args, cluster, state, records_dir, logs_dir, env, webhook, smtp) 
         f"-U bayview_runbook {args.dbname}"
     )
     print(f"Notifications:  {len(webhook.received)} webhook posts, {len(smtp.messages)} emails received")
+    print_notion_report(notion_report(cluster.conninfo(dbname=args.dbname), records_dir), notion)
     print("Stop:           make rehearsal-stop")
     return 0
 
