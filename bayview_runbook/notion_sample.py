@@ -3,10 +3,10 @@ Notion databases as the forms wrote them (../shared/NOTION.md), made from the da
 rows, so that the same database always gives the same pages. For the rehearsal and its test; the
 local Notion server (notion_local) serves them to the real SDK.
 
-What it holds, a few pages of each (about a hundred in all):
+What it holds (84 pages from a sample with prepayments):
 - pages of the PostgreSQL era matching their legacy row by each rule: notion_id (the page's id is
   the row's notion_id), Database ID (a memorial for an immediate application, a prepayment for a
-  future one: the two id sequences collide), and title (submission id, chapel serial);
+  future one: the two id sequences collide), and title (submission id, chapel serial), ten each;
 - some of those edited by staff in Notion after their legacy row: another status (chapel) and
   service date (both), so the differences are recorded and Notion wins;
 - Notion-only pages (MG-/CHAPEL-<ms>, submitted after the forms moved to Notion), in the forms'
@@ -135,7 +135,7 @@ def _matched(rows: list, make, key: int, by_id_ok) -> list[tuple[dict, str, str]
     return pages
 
 
-def _notion_only_memorials(prepayments: list) -> list[tuple[dict, str]]:
+def _notion_only_memorials() -> list[tuple[dict, str]]:
     pages = []
     for n in range(8):
         at = NOTION_ONLY_FROM + timedelta(days=3 * n, minutes=17 * n)
@@ -172,7 +172,12 @@ def _notion_only_memorials(prepayments: list) -> list[tuple[dict, str]]:
             _minute(at),
         )
     )
-    # Future applications of the PostgreSQL era: their Database ID is a bayview.prepayments.id.
+    return pages
+
+
+def _prepayments(prepayments: list) -> list[tuple[dict, str]]:
+    """Future applications of the PostgreSQL era: their Database ID is a bayview.prepayments.id."""
+    pages = []
     for pid, payer, payer_email, created in prepayments:
         values = {
             "Submission ID": f"MG-{_ms(created)}",
@@ -230,7 +235,8 @@ def load(state: NotionState, conninfo: str) -> dict[str, str]:
         state.add(memorial_ds, values, last_edited_time=edited, page_id=page_id)
     for values, edited, page_id in _matched(chapel, _chapel, 9, lambda r: True):
         state.add(chapel_ds, values, last_edited_time=edited, page_id=page_id)
-    for source, pages in ((memorial_ds, _notion_only_memorials(prepayments)), (chapel_ds, _notion_only_chapel())):
+    memorial_pages = _prepayments(prepayments) + _notion_only_memorials()
+    for source, pages in ((memorial_ds, memorial_pages), (chapel_ds, _notion_only_chapel())):
         for values, edited in pages:
             title = next(iter(values.values()))
             state.add(source, values, last_edited_time=edited, page_id=_page_id(None, f"{source}:{title}"))

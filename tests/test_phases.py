@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from bayview_runbook.data_access import BridgeAdapter, ModernAdapter
 from bayview_runbook.localpg import APP_ROLE
 from bayview_runbook.receivers import HttpReceiver, SmtpReceiver
-from bayview_runbook.rehearsal import rollback_in_the_middle_of_phase3
+from bayview_runbook.rehearsal import NOTION_TOKEN, notion_for, notion_report, rollback_in_the_middle_of_phase3
 
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
@@ -32,8 +32,20 @@ def receivers():
     smtp.stop()
 
 
+@pytest.fixture
+def notion(legacy_db):
+    """The rehearsal's Notion: the local API server with the sample made from legacy_db's rows, read by
+    Phase 3 through the local inventory (the environment the rehearsal sets)."""
+    server, env = notion_for(legacy_db.cluster.conninfo(dbname=legacy_db.name))
+    os.environ.update(env)
+    with server:
+        yield server
+    for name in env:
+        del os.environ[name]
+
+
 @pytest.mark.e2e  # the longest end-to-end case: make e2e (and CI) runs it
-def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receivers, tmp_path):
+def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receivers, notion, tmp_path):
     http, smtp = receivers
     store = tmp_path / "store"
     store_arg = f"restore_point_store=file://{store}"
@@ -47,6 +59,7 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
             # margin), so the sync reads every row again, and must find nothing to change.
             again = run_playbook(legacy_db, "phase3.yml", "-e", store_arg, *extra, records_dir=tmp_path)
             assert again.returncode == 0 and again.changed == 0, again.output[-4000:]
+            check_notion_reconciliation(legacy_db, tmp_path)
     gates = legacy_db.query("SELECT phase, passed, signoff_kind FROM migration.phase_gates ORDER BY phase")
     assert gates == [(p, True, "automatic (local rehearsal)") for p in (1, 2, 3, 3, 4, 5)]
     texts = http.texts()
@@ -103,6 +116,23 @@ def test_phases_one_to_five_with_gates_events_audit_and_export(legacy_db, receiv
     assert legacy_db.scalar("SELECT count(*) FROM migration.runbook_halts") == 0
 
 
+def check_notion_reconciliation(legacy_db, records_dir):
+    """What the rehearsal prints of Phase 3's Notion sync, as the run record and the database hold it:
+    every rule and outcome, quarantined pages, a probable duplicate, differences, and each of Notion's
+    winning values in its record of the new design."""
+    found = notion_report(legacy_db.cluster.conninfo(dbname=legacy_db.name), records_dir)
+    assert found is not None, "no Phase 3 record with a Notion reconciliation"
+    seen = {(r["database"], r["outcome"], r["rule"]) for r in found["by_rule"]}
+    for database in ("memorial_garden", "chapel"):
+        for rule in ("notion_id", "database_id", "title"):
+            assert (database, "matched", rule) in seen, found["summary"]
+        assert {(database, "created", "-"), (database, "quarantined", "-")} <= seen, found["summary"]
+    assert found["quarantined"] > 0 and found["probable_duplicates"] > 0 and found["differences"] > 0
+    assert found["winners"]["notion"] > 0 and found["winners"]["legacy"] > 0
+    assert sum(a["applied"] for a in found["applied"]) == found["winners"]["notion"], found["applied"]
+    assert not any(NOTION_TOKEN in p.read_text() for p in records_dir.glob("*-phase3.*"))
+
+
 def check_phase3_report_in_a_browser(legacy_db, records_dir):
     """The Phase 3 report, rendered in headless Chromium: what a person sees agrees with the database."""
     # The first Phase 3 (the one that migrated in batches; the second found nothing to change).
@@ -133,6 +163,14 @@ def check_phase3_report_in_a_browser(legacy_db, records_dir):
         assert memorial.find_elements(By.CSS_SELECTOR, "td")[4].text == f"{migrated:,}"
         assert "PASSED" in by_css(By.ID, "validation-result").text
         assert "validation" in by_css(By.ID, "timings").text
+        staged = legacy_db.scalar("SELECT count(*) FROM migration.notion_pages")
+        assert f"{staged:,} staged pages" in by_css(By.ID, "notion-totals").text
+        notion_rows = by_css(By.ID, "notion").find_elements(By.CSS_SELECTOR, "tr")[1:]
+        assert len(notion_rows) == legacy_db.scalar(
+            "SELECT count(DISTINCT (notion_database, outcome, coalesce(match_rule, '-'))) FROM migration.notion_pages"
+        )
+        assert "is not a time of day" in by_css(By.ID, "notion-quarantined").text
+        assert "notion" in by_css(By.ID, "notion-differences").text
         chart = driver.find_elements(By.CSS_SELECTOR, "figure.chart")[0]
         assert chart.is_displayed() and f"{batches} batches" in chart.text and batches >= 4
         bars = chart.find_elements(By.CSS_SELECTOR, "rect.bar")
