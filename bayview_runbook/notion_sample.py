@@ -7,8 +7,9 @@ What it holds (84 pages from a sample with prepayments):
 - pages of the PostgreSQL era matching their legacy row by each rule: notion_id (the page's id is
   the row's notion_id), Database ID (a memorial for an immediate application, a prepayment for a
   future one: the two id sequences collide), and title (submission id, chapel serial), ten each;
-- some of those edited by staff in Notion after their legacy row: another status (chapel) and
-  service date (both), so the differences are recorded and Notion wins;
+- three of each edited by staff in Notion after their legacy row, so the differences are recorded
+  and Notion wins: a memorial's service date; a chapel service's status, and for one a free slot
+  (date and time);
 - Notion-only pages (MG-/CHAPEL-<ms>, submitted after the forms moved to Notion), in the forms'
   spellings (select-case drift, times as typed, placeholders), one retried four minutes later;
 - a page whose Database ID names one legacy row and its title another (a conflict), and a value
@@ -34,6 +35,7 @@ DATA_SOURCES = {
 EDITED = datetime(2026, 2, 16, 15, 30, tzinfo=UTC)
 # The forms write Notion only from here (memorial garden 2026-01-08, chapel 2025-12-22).
 NOTION_ONLY_FROM = datetime(2026, 1, 12, 14, 5, tzinfo=UTC)
+RULES = ("notion_id", "database_id", "title")
 PER_RULE = 10  # pages matched by each rule in each database
 EDITED_PER_RULE = 3  # of which edited in Notion after their legacy row
 
@@ -69,7 +71,8 @@ def _page_id(notion_id: str | None, key: str) -> str:
     return str(uuid.UUID(hex=notion_id)) if notion_id else str(uuid.uuid5(NAMESPACE, key))
 
 
-def _memorial(row, rule: str, edited: bool) -> tuple[dict, str]:
+def _memorial(row, rule: str, n: int) -> tuple[dict, str]:
+    """The page of the n-th memorial row matched by rule."""
     mid, submission, kind, _notion_id, service, fee, contact, email, phone, celebrant, deceased, created = row
     values = {
         "Submission ID": submission,
@@ -86,13 +89,15 @@ def _memorial(row, rule: str, edited: bool) -> tuple[dict, str]:
     }
     if rule == "database_id":
         values["Database ID"] = str(mid)
+    edited = n < EDITED_PER_RULE
     if edited:  # staff placed it and moved the service in Notion; PostgreSQL never heard of it
         values["Status"] = "Approved"
         values["Service Date"] = ((service or date(2026, 6, 1)) + timedelta(days=14)).isoformat()
     return values, _minute(EDITED if edited else created)
 
 
-def _chapel(row, rule: str, edited: bool) -> tuple[dict, str]:
+def _chapel(row, rule: str, n: int) -> tuple[dict, str]:
+    """The page of the n-th chapel row matched by rule."""
     cid, kind, service, at, status, approved_by, contact, email, phone, _notion_id, submitted = row
     values = {
         "Application ID": str(cid),
@@ -108,30 +113,35 @@ def _chapel(row, rule: str, edited: bool) -> tuple[dict, str]:
     }
     if rule == "database_id":
         values["Database ID"] = str(cid)
-    if edited:  # staff decided it and moved it in Notion
+    edited = n < EDITED_PER_RULE
+    if edited:  # staff decided it in Notion
         values["Status"] = "Cancelled" if status == "approved" else "Approved"
-        values["Service Date"] = (service + timedelta(days=7)).isoformat()
+    if n == 0:
+        # ... and moved it to a free slot: an evening (the sample's services are held 10:00-16:00),
+        # a week later per rule, so that two moved services never meet (a slot holds one service).
+        values["Service Date"] = (service + timedelta(weeks=1 + RULES.index(rule))).isoformat()
+        values["Service Time"] = "6:00 PM"
     return values, _minute(EDITED if edited else submitted)
 
 
-def _matched(rows: list, make, key: int, by_id_ok) -> list[tuple[dict, str, str]]:
+def _matched(database: str, rows: list, make, key: int, by_id_ok) -> list[tuple[dict, str, str]]:
     """(values, last edited, page id) of the pages matching rows (the legacy notion_id at index key)
-    by each rule, PER_RULE each, the first EDITED_PER_RULE of each edited in Notion; then the
-    conflict: a Database ID naming one row (by_id_ok: one its Database ID can name), the title of
-    another."""
+    by each rule, PER_RULE each; then the conflict: a Database ID naming one row (by_id_ok: one its
+    Database ID can name), the title of another."""
     with_notion_id = [r for r in rows if r[key]][:PER_RULE]
     plain = [r for r in rows if not r[key]]
     by_id = [r for r in plain if by_id_ok(r)][: PER_RULE + 1]
     by_title = [r for r in plain if r not in by_id][: PER_RULE + 1]
     pages = []
-    for rule, group in (("notion_id", with_notion_id), ("database_id", by_id[:-1]), ("title", by_title[:-1])):
+    for rule, group in zip(RULES, (with_notion_id, by_id[:-1], by_title[:-1]), strict=True):
         for n, row in enumerate(group):
-            values, edited = make(row, rule, n < EDITED_PER_RULE)
-            pages.append((values, edited, _page_id(row[key] if rule == "notion_id" else None, f"{rule}:{row[0]}")))
-    values, edited = make(by_id[-1], "database_id", False)
+            values, edited = make(row, rule, n)
+            notion_id = row[key] if rule == "notion_id" else None
+            pages.append((values, edited, _page_id(notion_id, f"{database}:{rule}:{row[0]}")))
+    values, edited = make(by_id[-1], "database_id", PER_RULE)  # as the form wrote it, not edited since
     title = next(iter(values))
-    values[title] = make(by_title[-1], "title", False)[0][title]
-    pages.append((values, edited, _page_id(None, f"conflict:{by_id[-1][0]}")))
+    values[title] = make(by_title[-1], "title", PER_RULE)[0][title]
+    pages.append((values, edited, _page_id(None, f"{database}:conflict:{by_id[-1][0]}")))
     return pages
 
 
@@ -231,9 +241,9 @@ def load(state: NotionState, conninfo: str) -> dict[str, str]:
         prepayments = conn.execute(PREPAYMENTS).fetchall() if has_prepayments else []
     memorial_ds, chapel_ds = DATA_SOURCES["memorial_garden"], DATA_SOURCES["chapel"]
     # A memorial's Database ID names it only for an immediate application (a future one names a prepayment).
-    for values, edited, page_id in _matched(memorials, _memorial, 3, lambda r: r[2] == "immediate"):
+    for values, edited, page_id in _matched("memorial_garden", memorials, _memorial, 3, lambda r: r[2] == "immediate"):
         state.add(memorial_ds, values, last_edited_time=edited, page_id=page_id)
-    for values, edited, page_id in _matched(chapel, _chapel, 9, lambda r: True):
+    for values, edited, page_id in _matched("chapel", chapel, _chapel, 9, lambda r: True):
         state.add(chapel_ds, values, last_edited_time=edited, page_id=page_id)
     memorial_pages = _prepayments(prepayments) + _notion_only_memorials()
     for source, pages in ((memorial_ds, memorial_pages), (chapel_ds, _notion_only_chapel())):

@@ -52,11 +52,17 @@ def test_the_notion_sample_is_reconciled_by_every_rule_with_every_outcome(legacy
     assert report["duplicate_pages"] == [
         {"database": "memorial_garden", "title": "MG-1768226940000", "duplicate_of": "MG-1768226700000"}
     ]
-    # Staff edited three pages of each rule in Notion after their legacy row: Notion wins their service
-    # date (and a chapel status); the rest of the differences are the legacy row's.
+    # Staff edited three pages of each rule in Notion after their legacy row: Notion wins a memorial's
+    # service date, a chapel service's status and, for one, its slot; the other differences are the
+    # legacy row's.
     won = db.query(
         "SELECT p.notion_database, d.field, count(*) FROM migration.notion_differences d "
         "JOIN migration.notion_pages p ON p.id = d.notion_page_id WHERE d.winner = 'notion' GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    assert won == [("chapel", "service_date", 9), ("chapel", "status", 9), ("memorial_garden", "service_date", 9)]
+    assert won == [
+        ("chapel", "service_date", 3),
+        ("chapel", "service_time", 3),
+        ("chapel", "status", 9),
+        ("memorial_garden", "service_date", 9),
+    ]
     assert NOTION_TOKEN not in json.dumps(result)
