@@ -472,7 +472,7 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
             "legacy",
             "edited last; an empty Notion value never blanks a legacy one: legacy",
         ),
-        ("contact_email", "Byron.New@example.org", "byron@example.org", "notion", "edited last"),
+        ("contact_email", "byron.new@example.org", "byron@example.org", "notion", "edited last"),
         (
             "contact_email",
             None,

@@ -25,6 +25,13 @@ from ansible.module_utils.bayview.data_migrate import legacy_columns
 # A retried submission: same contact and deceased, another MG- id, at most this long after.
 RETRY_WINDOW_MS = 60 * 60 * 1000
 
+
+def _cleaned(column: str) -> str:
+    """A legacy text cleaned as a staged Notion value is (trimmed; a placeholder such as 'none' or
+    'Not provided' is NULL), by the same SQL function, so that only real differences are recorded."""
+    return f"migration.notion_text(jsonb_build_object('v', {column}), 'v')"
+
+
 # Per compared field: (the staged value, the legacy value, the rule). 'last_edited': the side
 # edited last wins (Notion's last_edited_time against the legacy row's updated_at); without a
 # Notion edit time (an export) the legacy row wins, and an empty Notion value never blanks a
@@ -34,16 +41,17 @@ FIELD_RULES = {
     "memorial_garden": {
         "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
         "fee": ("v.fee::text", "l.fee_amount::numeric(10,2)::text", "last_edited"),
-        "contact_email": ("v.contact_email", "nullif(btrim(l.contact_email), '')", "last_edited"),
-        "contact_phone": ("v.contact_phone", "nullif(btrim(l.contact_phone), '')", "last_edited"),
-        "celebrant": ("v.celebrant", "nullif(btrim(l.celebrant_requested), '')", "last_edited"),
+        "contact_email": ("lower(v.contact_email)", "lower(" + _cleaned("l.contact_email") + ")", "last_edited"),
+        "contact_phone": ("v.contact_phone", _cleaned("l.contact_phone"), "last_edited"),
+        "celebrant": ("v.celebrant", _cleaned("l.celebrant_requested"), "last_edited"),
     },
     "chapel": {
-        "status": ("v.status", "lower(l.status)", "last_edited"),
+        # as 0004 reads it: no status is a pending one
+        "status": ("v.status", "coalesce(lower(" + _cleaned("l.status") + "), 'pending')", "last_edited"),
         "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
         "service_time": ("v.service_time::text", "l.service_time::text", "last_edited"),
-        "approved_by": ("v.approved_by", "nullif(btrim(l.approved_by), '')", "last_edited"),
-        "contact_email": ("v.contact_email", "nullif(btrim(l.contact_email), '')", "last_edited"),
+        "approved_by": ("v.approved_by", _cleaned("l.approved_by"), "last_edited"),
+        "contact_email": ("lower(v.contact_email)", "lower(" + _cleaned("l.contact_email") + ")", "last_edited"),
     },
 }
 
