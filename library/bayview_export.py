@@ -17,33 +17,13 @@ description:
   - Check mode plans (the tables it would write) and writes nothing.
 version_added: "0.3.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
-extends_documentation_fragment: [bayview_connection]
+extends_documentation_fragment: [bayview_connection, bayview_store]
 options:
   state:
     description: What to do.
     type: str
     choices: [export, list]
     default: export
-  store:
-    description: C(s3://bucket/prefix) or C(file:///absolute/path).
-    type: str
-    required: true
-  s3_endpoint_url:
-    description:
-      - Endpoint of a non-AWS S3 service (DigitalOcean Spaces, MinIO, …).
-      - Credentials always come from the standard boto3 chain, never from task arguments.
-    type: str
-  s3_region:
-    description: Region of the bucket.
-    type: str
-  s3_sse:
-    description: Server-side encryption of uploaded objects.
-    type: str
-    choices: [AES256, "aws:kms", none]
-    default: AES256
-  s3_kms_key_id:
-    description: KMS key id when O(s3_sse=aws:kms).
-    type: str
   schemas:
     description: The schemas to export (those that exist are exported).
     type: list
@@ -73,15 +53,17 @@ EXAMPLES = r"""
 - name: Export everything as CSV and JSON Lines
   ansible.legacy.bayview_export:
     connection: "{{ bayview_db_connection }}"
-    store: s3://bayview-backups/production
-    s3_endpoint_url: https://nyc3.digitaloceanspaces.com
+    store:
+      url: s3://bayview-backups/production
+      s3_endpoint_url: https://nyc3.digitaloceanspaces.com
     formats: [csv, jsonl]
   register: export
 
 - name: List the complete exports
   ansible.legacy.bayview_export:
     connection: "{{ bayview_db_connection }}"
-    store: file:///var/backups/bayview
+    store:
+      url: file:///var/backups/bayview
     state: list
 """
 
@@ -104,12 +86,11 @@ plan:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview import db, stores  # import-safe: db guards psycopg; stores imports boto3 only for S3
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
     from ansible.module_utils.bayview import data_package, package_export
-    from ansible.module_utils.bayview.stores import open_store
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -122,11 +103,7 @@ def main() -> None:
         import_error=ENGINE_IMPORT_ERROR,
         argument_spec={
             "state": {"type": "str", "choices": ["export", "list"], "default": "export"},
-            "store": {"type": "str", "required": True},
-            "s3_endpoint_url": {"type": "str"},
-            "s3_region": {"type": "str"},
-            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
-            "s3_kms_key_id": {"type": "str"},
+            **stores.argument_spec(),
             "schemas": {
                 "type": "list",
                 "elements": "str",
@@ -151,7 +128,7 @@ def main() -> None:
     p = module.params
 
     def action() -> None:
-        store = open_store(p["store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        store = stores.from_params(p["store"])
         if p["state"] == "list":
             packages = data_package.list_packages(store, p["connection"]["dbname"])
             module.exit_json(changed=False, exports=[data_package.summary(d) for d in packages])
@@ -163,7 +140,7 @@ def main() -> None:
         )
         module.exit_json(changed=True, export=export)
 
-    run_guarded(module, action, database=db.describe(p), store=p["store"])
+    run_guarded(module, action, database=db.describe(p), store=p["store"]["url"])
 
 
 if __name__ == "__main__":

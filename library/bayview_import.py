@@ -18,28 +18,8 @@ description:
   - Check mode verifies and plans, and creates nothing.
 version_added: "0.3.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
-extends_documentation_fragment: [bayview_connection, bayview_connection.admin]
+extends_documentation_fragment: [bayview_connection, bayview_connection.admin, bayview_store]
 options:
-  store:
-    description: C(s3://bucket/prefix) or C(file:///absolute/path).
-    type: str
-    required: true
-  s3_endpoint_url:
-    description:
-      - Endpoint of a non-AWS S3 service (DigitalOcean Spaces, MinIO, …).
-      - Credentials always come from the standard boto3 chain, never from task arguments.
-    type: str
-  s3_region:
-    description: Region of the bucket.
-    type: str
-  s3_sse:
-    description: Server-side encryption (not used to read; accepted for symmetry with the other store options).
-    type: str
-    choices: [AES256, "aws:kms", none]
-    default: AES256
-  s3_kms_key_id:
-    description: KMS key id (not used to read).
-    type: str
   source_database:
     description: The database the export was taken from (its exports are under C(exports/<source_database>/)).
       Defaults to the connection's database.
@@ -71,7 +51,8 @@ EXAMPLES = r"""
   ansible.legacy.bayview_import:
     connection: "{{ bayview_db_connection }}"
     admin_connection: "{{ bayview_admin_db_connection }}"
-    store: file:///var/backups/bayview
+    store:
+      url: file:///var/backups/bayview
     export_id: latest
     import_database: bayview_copy
     migrations_dir: "{{ bayview_migrations_dir }}"
@@ -87,12 +68,11 @@ import:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview import db, stores  # import-safe: db guards psycopg; stores imports boto3 only for S3
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
     from ansible.module_utils.bayview import package_import
-    from ansible.module_utils.bayview.stores import open_store
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -107,11 +87,7 @@ def main() -> None:
         AnsibleModule,
         import_error=ENGINE_IMPORT_ERROR,
         argument_spec={
-            "store": {"type": "str", "required": True},
-            "s3_endpoint_url": {"type": "str"},
-            "s3_region": {"type": "str"},
-            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
-            "s3_kms_key_id": {"type": "str"},
+            **stores.argument_spec(),
             "admin_connection": ADMIN_CONNECTION,
             "source_database": {"type": "str"},
             "export_id": {"type": "str", "default": "latest"},
@@ -124,7 +100,7 @@ def main() -> None:
     p = module.params
 
     def action() -> None:
-        store = open_store(p["store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        store = stores.from_params(p["store"])
         admin = {**p, "connection": p["admin_connection"]} if p["admin_connection"] else p
         result = package_import.import_package(
             p,
@@ -140,7 +116,7 @@ def main() -> None:
         )
         module.exit_json(changed=True, **{"import": result})
 
-    run_guarded(module, action, database=db.describe(p), store=p["store"], import_database=p["import_database"])
+    run_guarded(module, action, database=db.describe(p), store=p["store"]["url"], import_database=p["import_database"])
 
 
 if __name__ == "__main__":

@@ -18,33 +18,13 @@ description:
   - Check mode plans and changes nothing (prune lists what would go).
 version_added: "0.1.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
-extends_documentation_fragment: [bayview_connection, bayview_connection.admin]
+extends_documentation_fragment: [bayview_connection, bayview_connection.admin, bayview_store]
 options:
   state:
     description: What to do.
     type: str
     choices: [create, list, verify, prune, restore, drill, rehearse_rollback]
     required: true
-  store:
-    description: C(s3://bucket/prefix) or C(file:///absolute/path).
-    type: str
-    required: true
-  s3_endpoint_url:
-    description:
-      - Endpoint of a non-AWS S3 service (DigitalOcean Spaces, MinIO, …).
-      - Credentials always come from the standard boto3 chain, never from task arguments.
-    type: str
-  s3_region:
-    description: Region of the bucket.
-    type: str
-  s3_sse:
-    description: Server-side encryption of uploaded objects.
-    type: str
-    choices: [AES256, "aws:kms", none]
-    default: AES256
-  s3_kms_key_id:
-    description: KMS key id when O(s3_sse=aws:kms).
-    type: str
   label:
     description: What the restore point protects (for example C(phase1)); prune keeps O(keep) per label.
     type: str
@@ -107,8 +87,9 @@ EXAMPLES = r"""
   ansible.legacy.bayview_restore_point:
     connection: "{{ bayview_db_connection }}"
     state: create
-    store: s3://bayview-backups/production
-    s3_endpoint_url: https://nyc3.digitaloceanspaces.com
+    store:
+      url: s3://bayview-backups/production
+      s3_endpoint_url: https://nyc3.digitaloceanspaces.com
     label: phase2
   register: rp
 
@@ -117,7 +98,7 @@ EXAMPLES = r"""
     connection: "{{ bayview_db_connection }}"
     admin_connection: "{{ bayview_admin_db_connection }}"
     state: restore
-    store: s3://bayview-backups/production
+    store: "{{ bayview_store }}"
     restore_point: "{{ rp.restore_point.id }}"
     confirm_restore: bayview
 """
@@ -158,12 +139,11 @@ rehearsal:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview import db, stores  # import-safe: db guards psycopg; stores imports boto3 only for S3
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
     from ansible.module_utils.bayview import data_migrations, restore_points
-    from ansible.module_utils.bayview.stores import open_store
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -190,11 +170,7 @@ def main() -> None:
                 "choices": ["create", "list", "verify", "prune", "restore", "drill", "rehearse_rollback"],
                 "required": True,
             },
-            "store": {"type": "str", "required": True},
-            "s3_endpoint_url": {"type": "str"},
-            "s3_region": {"type": "str"},
-            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
-            "s3_kms_key_id": {"type": "str"},
+            **stores.argument_spec(),
             "label": {"type": "str", "default": "manual"},
             "restore_point": {"type": "str", "default": "latest"},
             "confirm_restore": {"type": "str", "default": ""},
@@ -216,7 +192,7 @@ def main() -> None:
     p = module.params
 
     def action() -> None:
-        store = open_store(p["store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        store = stores.from_params(p["store"])
         database = p["connection"]["dbname"]
         admin = {**p, "connection": p["admin_connection"]} if p["admin_connection"] else p
         state = p["state"]
@@ -270,7 +246,7 @@ def main() -> None:
             module.exit_json(changed=False, rehearsal=rehearsal)
         module.exit_json(changed=False, drill=restore_points.drill(p, admin, store, p["pg_restore_path"]))
 
-    run_guarded(module, action, database=db.describe(p), store=p["store"])
+    run_guarded(module, action, database=db.describe(p), store=p["store"]["url"])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ description:
   - Bookkeeping only, so never C(changed). In check mode nothing is written to the database.
 version_added: "0.1.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
-extends_documentation_fragment: [bayview_connection]
+extends_documentation_fragment: [bayview_connection, bayview_store]
 options:
   state:
     description: Start or finish the run.
@@ -57,25 +57,12 @@ options:
     description: Version of the runbook (recorded).
     type: str
     default: ""
-  audit_store:
+  store:
     description:
-      - Restore-point store (C(s3://…) or C(file://…)) that also keeps a copy of the finished record under
-        C(audit/<database>/), so the audit trail survives a restore of the database.
-    type: str
-  s3_endpoint_url:
-    description: Endpoint of a non-AWS S3 service.
-    type: str
-  s3_region:
-    description: Region of the bucket.
-    type: str
-  s3_sse:
-    description: Server-side encryption of the audit copy.
-    type: str
-    choices: [AES256, "aws:kms", none]
-    default: AES256
-  s3_kms_key_id:
-    description: KMS key id when O(s3_sse=aws:kms).
-    type: str
+      - The store that also keeps a copy of each finished record (and of each interrupted run's) and its report
+        under C(audit/<database>/), so the audit trail survives a restore of the database. Playbooks pass
+        C(bayview_store), the restore points' store. Without it, no audit copy is written.
+    required: false
 """
 
 EXAMPLES = r"""
@@ -85,6 +72,7 @@ EXAMPLES = r"""
     state: started
     playbook: phase1.yml
     phase: "1"
+    store: "{{ bayview_store }}"
   register: run
 """
 
@@ -100,12 +88,11 @@ record:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview import db, stores  # import-safe: db guards psycopg; stores imports boto3 only for S3
 from ansible.module_utils.bayview.module_support import new_module, operator, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
     from ansible.module_utils.bayview import run_record
-    from ansible.module_utils.bayview.stores import open_store
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -127,20 +114,14 @@ def main() -> None:
             "records_dir": {"type": "path"},
             "tags": {"type": "list", "elements": "str", "default": []},
             "runbook_version": {"type": "str", "default": ""},
-            "audit_store": {"type": "str"},
-            "s3_endpoint_url": {"type": "str"},
-            "s3_region": {"type": "str"},
-            "s3_sse": {"type": "str", "choices": ["AES256", "aws:kms", "none"], "default": "AES256"},
-            "s3_kms_key_id": {"type": "str"},
+            **stores.argument_spec(required=False),
         },
         required_if=[("state", "finished", ["run"])],
     )
     p = module.params
 
     def audit_store():
-        if not p["audit_store"]:
-            return None
-        return open_store(p["audit_store"], p["s3_endpoint_url"], p["s3_region"], p["s3_sse"], p["s3_kms_key_id"])
+        return stores.from_params(p["store"]) if p["store"] else None
 
     def audit(record: dict) -> dict:
         store = audit_store()

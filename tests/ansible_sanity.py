@@ -57,8 +57,8 @@ def lay_out_collection(top: Path) -> Path:
         text = text.replace(
             "ansible.module_utils.bayview", f"ansible_collections.{NAMESPACE}.{NAME}.plugins.module_utils.bayview"
         )
-        # The doc fragment by its collection name: [bayview_connection, bayview_connection.admin] ...
-        text = re.sub(r"(?<=[\[ ])bayview_connection(?=[.,\]])", f"{NAMESPACE}.{NAME}.bayview_connection", text)
+        # The doc fragments by their collection names: [bayview_connection, bayview_store] ...
+        text = re.sub(r"(?<=[\[ ])(bayview_connection|bayview_store)(?=[.,\]])", rf"{NAMESPACE}.{NAME}.\1", text)
         path.write_text(text)
     (collection / "galaxy.yml").write_text(
         f"namespace: {NAMESPACE}\nname: {NAME}\nversion: 0.2.0\nreadme: README.md\n"

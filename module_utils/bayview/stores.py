@@ -1,6 +1,8 @@
 """Where restore points live: an S3-compatible bucket or a local directory.
 
-Chosen by one URL (`restore_point_store`):
+Chosen by one URL (`restore_point_store`), with the S3 settings beside it: the modules take them
+as one `store` option (argument_spec, documented by the bayview_store doc fragment; playbooks pass
+bayview_store) and open it with from_params.
   s3://bucket/prefix   AWS S3, DigitalOcean Spaces, MinIO, … through boto3 (optional
                        endpoint_url and region); credentials from the standard boto3 chain.
   file:///path         a local directory (the rehearsal default).
@@ -272,6 +274,33 @@ class S3Store:
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, "cleaning up unfinished uploads") from None
         return len(uploads)
+
+
+SSE_CHOICES = ["AES256", "aws:kms", "none"]
+
+
+def argument_spec(required: bool = True) -> dict:
+    """The `store` option of every module that uses the store (plugins/doc_fragments/bayview_store.py)."""
+    return {
+        "store": {
+            "type": "dict",
+            "required": required,
+            "options": {
+                "url": {"type": "str", "required": True},
+                "s3_endpoint_url": {"type": "str"},
+                "s3_region": {"type": "str"},
+                "s3_sse": {"type": "str", "choices": SSE_CHOICES, "default": "AES256"},
+                "s3_kms_key_id": {"type": "str"},
+            },
+        }
+    }
+
+
+def from_params(store: dict, timeout_s: int = 60) -> FileStore | S3Store:
+    """The store a module's validated `store` option names."""
+    return open_store(
+        store["url"], store["s3_endpoint_url"], store["s3_region"], store["s3_sse"], store["s3_kms_key_id"], timeout_s
+    )
 
 
 def open_store(
