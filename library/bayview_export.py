@@ -25,10 +25,12 @@ options:
     choices: [export, list]
     default: export
   schemas:
-    description: The schemas to export (those that exist are exported).
+    description:
+      - The schemas to export, of those the runbook knows (those that exist are exported). Omitted, the whole
+        system (every choice).
     type: list
     elements: str
-    default: [bayview, crouse_chapel, core, property, education, events, recreation, finance, migration]
+    choices: [bayview, crouse_chapel, core, property, education, events, recreation, finance, migration]
   formats:
     description: C(csv) and C(jsonl) write one file per table; C(sql) a plain script psql loads into an empty database.
     type: list
@@ -86,11 +88,15 @@ plan:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bayview import db, stores  # import-safe: db guards psycopg; stores imports boto3 only for S3
+from ansible.module_utils.bayview import (  # import-safe: db guards psycopg; stores imports boto3 only for S3
+    data_package,
+    db,
+    stores,
+)
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
-    from ansible.module_utils.bayview import data_package, package_export
+    from ansible.module_utils.bayview import package_export
 except ImportError:
     ENGINE_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -104,28 +110,15 @@ def main() -> None:
         argument_spec={
             "state": {"type": "str", "choices": ["export", "list"], "default": "export"},
             **stores.argument_spec(),
-            "schemas": {
-                "type": "list",
-                "elements": "str",
-                "default": [
-                    "bayview",
-                    "crouse_chapel",
-                    "core",
-                    "property",
-                    "education",
-                    "events",
-                    "recreation",
-                    "finance",
-                    "migration",
-                ],
-            },
-            "formats": {"type": "list", "elements": "str", "choices": ["csv", "jsonl", "sql"], "default": ["csv"]},
+            "schemas": {"type": "list", "elements": "str", "choices": list(data_package.SCHEMAS)},
+            "formats": {"type": "list", "elements": "str", "choices": list(data_package.FORMATS), "default": ["csv"]},
             "pg_dump_path": {"type": "str", "default": "pg_dump"},
             "runbook_version": {"type": "str", "default": ""},
             "run_id": {"type": "str", "default": ""},
         },
     )
     p = module.params
+    schemas = list(data_package.SCHEMAS) if p["schemas"] is None else p["schemas"]
 
     def action() -> None:
         store = stores.from_params(p["store"])
@@ -133,10 +126,10 @@ def main() -> None:
             packages = data_package.list_packages(store, p["connection"]["dbname"])
             module.exit_json(changed=False, exports=[data_package.summary(d) for d in packages])
         if module.check_mode:
-            plan = package_export.plan(p, p["schemas"], p["formats"])
+            plan = package_export.plan(p, schemas, p["formats"])
             module.exit_json(changed=True, plan=plan, msg=f"would export {len(plan['would_export'])} tables")
         export = package_export.export(
-            p, store, p["schemas"], p["formats"], p["pg_dump_path"], p["runbook_version"], p["run_id"]
+            p, store, schemas, p["formats"], p["pg_dump_path"], p["runbook_version"], p["run_id"]
         )
         module.exit_json(changed=True, export=export)
 

@@ -376,10 +376,16 @@ def test_playbooks_export_then_import_and_refuse_bad_inputs(source, tmp_path):
     store = f"restore_point_store=file://{tmp_path}/store"
     refused = run_playbook(source, "export.yml", "-e", store, "-e", "export_formats=csv,xml")
     assert refused.returncode != 0 and "xml" in refused.output and not (tmp_path / "store" / "exports").exists()
+    # A misspelt schema is refused (it would have been left out), naming it, before anything is written.
+    misspelt = run_playbook(source, "export.yml", "-e", store, "-e", '{"bayview_export_schemas": ["core", "finace"]}')
+    assert misspelt.returncode != 0 and "finace" in misspelt.output and "schemas" in misspelt.output
+    assert not (tmp_path / "store" / "exports").exists()
     exported = run_playbook(source, "export.yml", "-e", store, "-e", "export_formats=csv,jsonl")
     assert exported.returncode == 0, exported.output[-3000:]
     [descriptor] = (tmp_path / "store" / "exports" / source.name).glob("*/datapackage.json")
+    # Unset, bayview_export_schemas is the whole system: data_package.SCHEMAS.
     assert json.loads(descriptor.read_text())["bayview"]["formats"] == ["csv", "jsonl"]
+    assert json.loads(descriptor.read_text())["bayview"]["schemas"] == SCHEMAS
     missing = run_playbook(source, "import.yml", "-e", store)
     assert missing.returncode != 0 and "missing required arguments: import_database" in missing.output
     target = f"{source.name}_pb"

@@ -387,7 +387,7 @@ def export(
             ]
             if not present:
                 raise RunbookError(
-                    f"None of the schemas {', '.join(schemas)} exists in {db.describe(params)}. Nothing was written.",
+                    f"None of the schemas [{', '.join(schemas)}] exists in {db.describe(params)}. Nothing was written.",
                     "check bayview_db_name and bayview_export_schemas.",
                 )
             present = [s for s in schemas if s in present]
