@@ -11,10 +11,12 @@ description:
     runbook (package format or ledger version) naming both versions, refuses a target database that exists and holds
     anything (naming what it holds), and re-reads every file of the package (bytes and sha256) before it creates
     anything.
-  - Then creates the database under a temporary name, loads C(schema.sql) with psql, COPYs every table in (streamed),
-    creates indexes, constraints and triggers, sets the sequences, compares every table's rows and content hash and
-    the legacy fingerprint with the package's metadata, and renames it to O(import_database).
+  - Then creates the database under a temporary name and, in one transaction, loads C(schema.sql), COPYs every table
+    in (streamed), creates indexes, constraints and triggers and sets the sequences; compares every table's rows and
+    content hash and the legacy fingerprint with the package's metadata, and renames it to O(import_database).
   - A failure drops the partial database; if that fails too, the error names it as a failed import to drop.
+  - An existing empty O(import_database) is loaded in place in that one transaction, compared before it commits: a
+    failure (or a killed run) leaves it as it was.
   - Check mode verifies and plans, and creates nothing.
 version_added: "0.3.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
@@ -36,10 +38,6 @@ options:
     description: This runbook's versioned migrations (the newest version it knows; a newer package is refused).
     type: path
     required: true
-  psql_path:
-    description: psql to use.
-    type: str
-    default: psql
   runbook_version:
     description: Version of this runbook (named in a refusal).
     type: str
@@ -93,7 +91,6 @@ def main() -> None:
             "export_id": {"type": "str", "default": "latest"},
             "import_database": {"type": "str", "required": True},
             "migrations_dir": {"type": "path", "required": True},
-            "psql_path": {"type": "str", "default": "psql"},
             "runbook_version": {"type": "str", "default": ""},
         },
     )
@@ -110,7 +107,6 @@ def main() -> None:
             p["export_id"],
             p["import_database"],
             p["migrations_dir"],
-            p["psql_path"],
             p["runbook_version"],
             module.check_mode,
         )

@@ -8,6 +8,7 @@ import csv
 import errno
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 from ansible.module_utils.bayview import data_package, migration_files, package_export, package_import
 from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.stores import FileStore, StoreError, open_store
-from conftest import drop_database, new_database, run_playbook
+from conftest import drop_database, new_database, run_playbook, wait_until_unused
 from psycopg import sql
 from s3_endpoint import CuttingProxy, MotoServer
 
@@ -259,6 +260,81 @@ def test_a_failed_or_mismatching_load_leaves_no_database(source, package, tmp_pa
     with pytest.raises(RunbookError, match=r"(?s)does not match export .*bayview\.memorials.*contents"):
         import_into(source, store, "never_kept")
     assert databases(source) == before
+
+
+def empty_database(source, cluster, suffix: str):
+    target = type(source)(cluster, f"{source.name}_{suffix}")
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
+    return target
+
+
+def left_as_it_was(target) -> bool:
+    """Empty, as created: no schema but public, nothing in public (what the import checks itself)."""
+    return target.schemas() == ["public"] and package_import.check_target(admin(target), target.name)
+
+
+def test_a_failed_load_into_an_existing_empty_database_leaves_it_as_it_was(source, package, cluster, tmp_path):
+    target = empty_database(source, cluster, "inplace")
+    try:
+        # A row COPY cannot load, in a table loaded after the legacy ones: found after verification.
+        store, directory, _ = copy_of(package, tmp_path)
+        rewrite(directory, "data/core.persons.csv", lambda data: data.replace(b"\n1,", b"\nnot-a-number,", 1))
+        with pytest.raises(RunbookError, match=rf"(?s)failed: .*Nothing of it was kept: {target.name} is as it was"):
+            import_into(source, store, target.name)
+        assert left_as_it_was(target)
+        # Rows that load but differ: the comparison, inside the same transaction, rolls it all back.
+        shutil.rmtree(tmp_path / "store")
+        store, directory, _ = copy_of(package, tmp_path)
+        rewrite(directory, "data/bayview.memorials.csv", lambda data: data.replace(b"Petoskey", b"Petoskez", 1))
+        with pytest.raises(RunbookError, match=r"(?s)does not match export .*bayview\.memorials.*as it was") as err:
+            import_into(source, store, target.name)
+        assert err.value.next_step and left_as_it_was(target)
+    finally:
+        drop_database(target)
+
+
+IMPORT_WORKER = """
+import json, sys
+import bayview_runbook.engine  # noqa: F401 - makes ansible.module_utils.bayview importable
+from ansible.module_utils.bayview import package_import, stores
+a = json.loads(sys.argv[1])
+package_import.import_package(a["params"], a["admin"], stores.open_store(a["store"]), a["source"], "latest",
+                              a["target"], a["migrations"])
+"""
+
+
+def test_an_import_killed_mid_load_leaves_an_existing_empty_database_as_it_was(source, package, cluster):
+    """SIGKILL of the importing process once its transaction holds the first table: the server rolls it back."""
+    target = empty_database(source, cluster, "killed")
+    store_url = f"file://{package[0]}"
+    arguments = {
+        "params": source.params(),
+        "admin": admin(source),
+        "store": store_url,
+        "source": source.name,
+        "target": target.name,
+        "migrations": str(SQL_MIGRATIONS),
+    }
+    env = {
+        **os.environ,
+        "BAYVIEW_FAILPOINT": "import.loading",
+        "BAYVIEW_FAILPOINT_DATABASE": target.name,
+        "BAYVIEW_FAILPOINT_COMMAND": "kill -9 $PPID",
+    }
+    try:
+        killed = subprocess.run(
+            [sys.executable, "-c", IMPORT_WORKER, json.dumps(arguments)], env=env, capture_output=True, check=False
+        )
+        assert killed.returncode == -9, killed.stderr.decode()[-2000:]  # only the failpoint kills it
+        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+            wait_until_unused(conn, target.name)  # the server has seen its client go and rolled back
+        assert left_as_it_was(target)
+        # And the import, run again, goes through.
+        result = import_into(source, open_store(store_url), target.name)
+        assert result["imported"] and sorted_data(target) == sorted_data(source)
+    finally:
+        drop_database(target)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Named points inside the long tasks where the fault-injection tests strike (the "failpoints"
 of etcd and TiKV): the middle of a migration's transaction, of a batch, of a restore-point
-upload, of a restore, of a validation.
+upload, of a restore, of a validation, of an import.
 
 In normal runs reach() is a dictionary look-up that does nothing. When the environment names
 this point (BAYVIEW_FAILPOINT) and this database (BAYVIEW_FAILPOINT_DATABASE), the first reach
@@ -20,6 +20,7 @@ POINTS = (
     "restore_point.uploading",  # the first part of a restore point's dump is in the store, no manifest yet
     "restore.restored",  # a restore is in its new database, not yet checked or swapped in
     "validate.comparing",  # a validation has compared its first data migration, not the rest
+    "import.loading",  # an import's transaction has loaded its first table, not the rest
 )
 _fired: set[str] = set()
 

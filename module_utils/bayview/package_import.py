@@ -8,27 +8,26 @@ In order, and nothing is created before step 4:
 4. re-read every file of the package: bytes and sha256 against the descriptor (a changed byte, a
    truncated or missing file is refused, naming the file);
 5. create the database under a temporary name (<name>_importing_<stamp>) that says it is not one to
-   use, load schema.sql's pre-data with psql, COPY every table in (streamed, its sha256 checked
-   again on the way), post-data (indexes, constraints, triggers), the sequences' positions;
+   use, then in ONE transaction: schema.sql's pre-data, COPY every table in (streamed, its sha256
+   checked again on the way), post-data (indexes, constraints, triggers), the sequences' positions;
 6. compare every table's row count, and the legacy fingerprint (content and catalog), with the metadata;
 7. rename it to its name. A failure drops the temporary database; if even that fails, the error
    names it as failed and says to drop it.
-An existing empty target is loaded in place instead, and a failure drops the schemas it created.
+An existing empty target is loaded in place instead, and compared inside that same transaction
+before it commits: a failure or a kill at any moment leaves it as it was (empty).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import tempfile
+import re
 import time
 from datetime import UTC, datetime
 
 import psycopg
-from ansible.module_utils.bayview import data_package, db, fingerprint, migration_files
+from ansible.module_utils.bayview import data_package, db, failpoints, fingerprint, migration_files
 from ansible.module_utils.bayview.errors import RunbookError
-from ansible.module_utils.bayview.restore_points import _stderr_tail
 from psycopg import sql
 
 # What a database holds beyond what CREATE DATABASE gives it: schemas other than public, objects
@@ -181,21 +180,21 @@ def checked_small(store, descriptor: dict, path: str) -> bytes:
     return data
 
 
-def _psql(admin: dict, database: str, script: bytes, psql: str, what: str) -> None:
-    with tempfile.TemporaryFile() as err:
-        done = subprocess.run(
-            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password", "-f", "-"],
-            input=script,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=db.libpq_env(admin, dbname=database),
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RunbookError(
-                f"Loading schema.sql ({what}) into {database} failed: {_stderr_tail(err)}.",
-                "fix the cause (a server older than the export's, a missing extension), then import again.",
-            )
+# pg_dump (15.14 and later) brackets its script with these psql meta-commands; the server would
+# refuse them, and the script runs in the import's own transaction, not through psql.
+PSQL_RESTRICT = re.compile(rb"^\\(?:un)?restrict [A-Za-z0-9]+\n?", re.M)
+
+
+def _run_script(conn, script: bytes, export_id: str, what: str) -> None:
+    """A part of schema.sql, in the caller's transaction (psycopg sends a script without
+    parameters as it is, several statements at once)."""
+    try:
+        conn.execute(PSQL_RESTRICT.sub(b"", script))
+    except psycopg.Error as exc:
+        raise RunbookError(
+            f"Loading schema.sql ({what}) of export {export_id} failed: {str(exc).strip()}.",
+            "fix the cause (a server older than the export's, a missing extension), then import again.",
+        ) from None
 
 
 def _copy_in(conn, store, descriptor: dict, resource: dict) -> None:
@@ -214,7 +213,7 @@ def _copy_in(conn, store, descriptor: dict, resource: dict) -> None:
     sha = hashlib.sha256()
     with conn.transaction(), conn.cursor() as cur:
         if resource["format"] != "csv":
-            cur.execute("CREATE TEMPORARY TABLE bayview_import_lines (line text) ON COMMIT DROP")
+            cur.execute("CREATE TEMPORARY TABLE bayview_import_lines (line text)")
         with cur.copy(statement) as copy:
             for chunk in store.download_stream(descriptor["_prefix"] + resource["path"]):
                 sha.update(chunk)
@@ -236,26 +235,28 @@ def _copy_in(conn, store, descriptor: dict, resource: dict) -> None:
                     selected=sql.SQL(", ").join(sql.Identifier("r", f["name"]) for f in resource["schema"]["fields"]),
                 )
             )
+            cur.execute("DROP TABLE pg_temp.bayview_import_lines")  # the next JSON Lines table makes its own
 
 
-def _compare(admin: dict, database: str, metadata: dict) -> list[str]:
-    """Differences between the imported database and the metadata: every table's row count, and
-    the legacy fingerprint (content and catalog of the protected tables). The files' sha256 (checked
-    as they load) proves the rows loaded are the rows exported."""
-    target = db.with_database(admin, database)
-    expected_fp = metadata["legacy_fingerprint"]
-    actual_fp = fingerprint.take_parallel(lambda: db.connect(target), expected_fp["scope"])
-    problems = fingerprint.differences(expected_fp, actual_fp, across_restore=True)
-    with db.connect(target) as conn:
-        for name, expected in sorted(metadata["tables"].items()):
-            rows = (actual_fp["tables"].get(name) or {}).get("rows")
-            if rows is None:
-                schema, table = name.split(".", 1)
-                query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
-                rows = conn.execute(query).fetchone()[0]
-            if rows != expected["rows"]:
-                problems.append(f"{name}: {rows} rows imported, the export has {expected['rows']}")
-    return problems
+def _check(conn, metadata: dict, actual_fp: dict, export_id: str) -> None:
+    """Refuse differences between the imported database (conn, actual_fp its legacy fingerprint)
+    and the metadata: every table's row count, and the legacy fingerprint (content and catalog of
+    the protected tables). The files' sha256 (checked as they load) proves the rows loaded are the
+    rows exported."""
+    problems = fingerprint.differences(metadata["legacy_fingerprint"], actual_fp, across_restore=True)
+    for name, expected in sorted(metadata["tables"].items()):
+        rows = (actual_fp["tables"].get(name) or {}).get("rows")
+        if rows is None:
+            schema, table = name.split(".", 1)
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+            rows = conn.execute(query).fetchone()[0]
+        if rows != expected["rows"]:
+            problems.append(f"{name}: {rows} rows imported, the export has {expected['rows']}")
+    if problems:
+        raise RunbookError(
+            f"The imported database does not match export {export_id}: " + "; ".join(problems[:10]) + ".",
+            "keep this output and report it; try another export.",
+        )
 
 
 def _drop(admin: dict, database: str) -> None:
@@ -263,37 +264,38 @@ def _drop(admin: dict, database: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
-def _drop_schemas(admin: dict, database: str, schemas: list[str]) -> None:
-    with db.connect(db.with_database(admin, database)) as conn, conn.transaction():
-        for schema in schemas:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def _load(admin: dict, store, descriptor: dict, metadata: dict, database: str, psql: str, steps: list[str]) -> None:
+def _load(conn, store, descriptor: dict, metadata: dict, steps: list[str], in_place: bool) -> None:
+    """Everything into conn's database in one transaction: schema, rows, indexes and constraints,
+    sequences. In place, it is also compared before it commits, so an existing database is either
+    imported and checked, or left as it was, whatever stops the import."""
+    export_id = descriptor["bayview"]["export_id"]
     schema_text = checked_small(store, descriptor, data_package.SCHEMA)
     pre, marker, post = schema_text.partition(data_package.POST_DATA_MARKER.encode())
     if not marker:
         raise RunbookError(
-            f"schema.sql of export {descriptor['bayview']['export_id']} has no post-data marker.",
+            f"schema.sql of export {export_id} has no post-data marker.",
             "use an export written by playbooks/export.yml.",
         )
     started = time.monotonic()
-    _psql(admin, database, pre, psql, "tables, types, functions")
-    with db.connect(db.with_database(admin, database)) as conn:
-        conn.execute("SET synchronous_commit = off")  # a new database: a crash means importing again anyway
+    conn.execute("SET synchronous_commit = off")  # the import is redone from the package after a crash anyway
+    with conn.transaction():
+        _run_script(conn, pre, export_id, "tables, types, functions")
         loaded_from = "csv" if "csv" in descriptor["bayview"]["formats"] else "jsonl"
         tables = [r for r in descriptor["resources"] if r.get("format") == loaded_from and "bayview" in r]
         for resource in tables:
             _copy_in(conn, store, descriptor, resource)
-    steps.append(f"Loaded {len(tables)} tables from {loaded_from} with COPY in {time.monotonic() - started:.1f}s")
-    _psql(admin, database, post, psql, "indexes, constraints, triggers")
-    with db.connect(db.with_database(admin, database)) as conn, conn.transaction():
+            failpoints.reach("import.loading", conn.info.dbname)
+        steps.append(f"Loaded {len(tables)} tables from {loaded_from} with COPY in {time.monotonic() - started:.1f}s")
+        _run_script(conn, post, export_id, "indexes, constraints, triggers")
         for seq in metadata["sequences"].values():
             conn.execute(
                 "SELECT pg_catalog.setval(pg_catalog.format('%%I.%%I', %s::text, %s::text)::regclass, %s, %s)",
                 [seq["schema"], seq["name"], seq["last_value"], seq["is_called"]],
             )
-    steps.append(f"Indexes, constraints and triggers created; {len(metadata['sequences'])} sequences set")
+        steps.append(f"Indexes, constraints and triggers created; {len(metadata['sequences'])} sequences set")
+        if in_place:
+            scope = metadata["legacy_fingerprint"]["scope"]
+            _check(conn, metadata, fingerprint.take_in_snapshot(conn, scope), export_id)
 
 
 def import_package(
@@ -304,7 +306,6 @@ def import_package(
     export_id: str,
     target: str,
     migrations_dir,
-    psql: str = "psql",
     runbook_version: str = "",
     check_mode: bool = False,
 ) -> dict:
@@ -349,13 +350,15 @@ def import_package(
                     )
                 )
             steps.append(f"Created {loading} (renamed to {target} once it is checked)")
-        _load(admin, store, descriptor, metadata, loading, psql, steps)
-        problems = _compare(admin, loading, metadata)
-        if problems:
-            raise RunbookError(
-                f"The imported database does not match export {info['export_id']}: " + "; ".join(problems[:10]) + ".",
-                "keep this output and report it; try another export.",
+        with db.connect(db.with_database(admin, loading)) as conn:
+            _load(conn, store, descriptor, metadata, steps, in_place=exists)
+        if not exists:  # committed in a database of its own, not yet named: compared in parallel, then named
+            target_params = db.with_database(admin, loading)
+            actual_fp = fingerprint.take_parallel(
+                lambda: db.connect(target_params), metadata["legacy_fingerprint"]["scope"]
             )
+            with db.connect(target_params) as conn:
+                _check(conn, metadata, actual_fp, info["export_id"])
         steps.append(
             f"Every table's row count matches the export ({rows} rows); the legacy fingerprint matches "
             f"({metadata['legacy_fingerprint']['fingerprint_sha256'][:16]}…)"
@@ -367,18 +370,18 @@ def import_package(
                 )
             steps.append(f"Renamed {loading} to {target}")
     except BaseException as exc:
-        try:
-            if exists:
-                _drop_schemas(admin, loading, metadata["schemas"])
-            else:
+        if exists:  # nothing was committed: the load's one transaction rolled back
+            removed = f"Nothing of it was kept: {target} is as it was (empty)."
+        else:
+            try:
                 _drop(admin, loading)
-        except Exception as cleanup:  # noqa: BLE001 - the operator is told what is left and what to do
-            raise RunbookError(
-                f"The import failed ({exc}) and its partial database could not be cleaned up ({cleanup}): "
-                f"{loading} is a FAILED import.",
-                f"drop it (DROP DATABASE {loading}) before anything uses it, then import again.",
-            ) from None
-        removed = f"The partial import was removed ({'its schemas in ' if exists else ''}{loading})."
+            except Exception as cleanup:  # noqa: BLE001 - the operator is told what is left and what to do
+                raise RunbookError(
+                    f"The import failed ({exc}) and its partial database could not be cleaned up ({cleanup}): "
+                    f"{loading} is a FAILED import.",
+                    f"drop it (DROP DATABASE {loading}) before anything uses it, then import again.",
+                ) from None
+            removed = f"The partial import was removed ({loading})."
         if isinstance(exc, RunbookError):
             exc.message += " " + removed
             raise
