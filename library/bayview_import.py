@@ -15,8 +15,8 @@ description:
     in (streamed), creates indexes, constraints and triggers and sets the sequences; compares every table's rows and
     content hash and the legacy fingerprint with the package's metadata, and renames it to O(import_database).
   - A failure drops the partial database; if that fails too, the error names it as a failed import to drop.
-  - An existing empty O(import_database) is loaded in place in that one transaction, and compared before it commits, so a
-    failure (or a killed run) leaves it as it was.
+  - An existing empty O(import_database) is loaded in place in that one transaction, and compared before it
+    commits, so a failure (or a killed run) leaves it as it was.
   - Check mode verifies and plans, and creates nothing.
 version_added: "0.3.0"
 author: ["Bay View runbook team (!UNKNOWN)"]
