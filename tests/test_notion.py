@@ -506,9 +506,10 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
     time.sleep(max(0.0, (edited - datetime.now(UTC)).total_seconds()) + 0.5)
     legacy(db, "UPDATE bayview.memorials SET service_date = '2026-05-20' WHERE id = %s RETURNING id", [kept])
     synced = {m.NAME: data_sync.sync(db.params(), m, 100, 0)["changes_this_run"] for m in RECORD_MIGRATIONS}
-    # the record's service date, and its contact's email (the legacy row is now edited last for both)
-    assert synced["0003_memorial_applications"] == 1 and synced["0001_memorial_persons"] == 1, synced
-    assert db.query(contacts, ["bayview.memorials", kept]) == [("byron@example.org",)]
+    # "Edited last" per field: the service date the application changed is the legacy row's again; the
+    # contact's email, which it did not change, stays Notion's.
+    assert synced["0003_memorial_applications"] == 1 and synced["0001_memorial_persons"] == 0, synced
+    assert db.query(contacts, ["bayview.memorials", kept]) == [("byron.new@example.org",)]
     assert (
         db.scalar("SELECT service_date::text FROM property.memorial_applications WHERE legacy_id = %s", [kept])
         == "2026-05-20"

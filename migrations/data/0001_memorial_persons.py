@@ -6,6 +6,7 @@ from .cleaning import (
     PARTICULARS,
     PERSON_FIELDS,
     candidates_query,
+    clean,
     named,
     notion_value_or,
     notion_winners,
@@ -58,8 +59,9 @@ def candidates_sql(columns: set[str], notion_staged: bool = False) -> str:
     values the contact takes."""
     email, phone, joins = "m.contact_email", "m.contact_phone", ""
     if notion_staged:
-        email = notion_value_or("contact_email", "text", email)
-        phone = notion_value_or("contact_phone", "text", phone)
+        # compared as the reconciliation compares them (cleaned; the email in lower case)
+        email = notion_value_or("contact_email", "text", email, f"lower({clean(email)})")
+        phone = notion_value_or("contact_phone", "text", phone, clean(phone))
         joins = notion_winners("bayview.memorials", "m")
     rows = [memorial_person("deceased", "", DECEASED_PARTICULARS, columns)]
     if {"other_first_name", "other_last_name"} <= columns:

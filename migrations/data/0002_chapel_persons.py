@@ -4,6 +4,7 @@ from .cleaning import (
     KEY_CONTACT_AND_SPONSOR_CARRIED,
     PERSON_FIELDS,
     candidates_query,
+    clean,
     named,
     notion_value_or,
     notion_winners,
@@ -32,7 +33,8 @@ def candidates_sql(columns: set[str], notion_staged: bool = False) -> str:
     values the contact takes."""
     table, email, joins = "crouse_chapel.service_applications", "a.contact_email", ""
     if notion_staged:
-        email, joins = notion_value_or("contact_email", "text", email), notion_winners(table, "a")
+        compared = f"lower({clean(email)})"  # as the reconciliation compares it
+        email, joins = notion_value_or("contact_email", "text", email, compared), notion_winners(table, "a")
     rows = [
         named("contact", "contact", "a.contact_name", email, "a.contact_phone"),
         named("member_sponsor", "member", "a.member_name"),

@@ -169,22 +169,29 @@ def record_query(table: str, alias: str, fields: dict[str, str], problem: str = 
 
 
 def notion_winners(table: str, alias: str) -> str:
-    """A LATERAL join giving w.won: for the legacy row, a jsonb of each field where the Notion page
-    matched to it differs and wins (migration.notion_differences.winner, docs/notion.md), with
-    Notion's value. A legacy row edited again after the page stops losing: the rule is "edited
-    last", and the legacy row is now the side edited last."""
+    """A LATERAL join over the legacy row: w.won, each field where the Notion page matched to it
+    differed and won at the reconciliation (migration.notion_differences, docs/notion.md) with
+    Notion's value, and w.was, the legacy value it was compared with then. Of two pages matched to
+    one row, the one edited last counts."""
     return f"""LEFT JOIN LATERAL (
-                   SELECT jsonb_object_agg(d.field, d.notion_value) AS won
+                   SELECT jsonb_object_agg(d.field, d.notion_value ORDER BY p.last_edited_time, p.id) AS won,
+                          jsonb_object_agg(d.field, d.legacy_value ORDER BY p.last_edited_time, p.id) AS was
                      FROM migration.notion_pages p
                      JOIN migration.notion_differences d ON d.notion_page_id = p.id AND d.winner = 'notion'
                     WHERE p.legacy_table = '{table}' AND p.legacy_id = {alias}.id AND p.outcome = 'matched'
-                      AND p.last_edited_time > {alias}.updated_at
                    OFFSET 0) AS w ON true"""
 
 
-def notion_value_or(field: str, sql_type: str, legacy: str) -> str:
-    """Notion's value of the field where it wins (w.won of notion_winners()), else `legacy`."""
-    return f"CASE WHEN w.won ? '{field}' THEN (w.won ->> '{field}')::{sql_type} ELSE {legacy} END"
+def notion_value_or(field: str, sql_type: str, legacy: str, compared: str | None = None) -> str:
+    """Notion's value of the field where it won (w of notion_winners()), else `legacy`. "Edited
+    last" per field: once the legacy value differs from the one Notion won against (`compared`, the
+    legacy value as the reconciliation compares it; `legacy` by default), the legacy row was edited
+    since, and its value counts again, whatever else of the row changed or did not."""
+    now = f"({compared or legacy})::text"
+    return (
+        f"CASE WHEN w.won ? '{field}' AND {now} IS NOT DISTINCT FROM (w.was ->> '{field}') "
+        f"THEN (w.won ->> '{field}')::{sql_type} ELSE {legacy} END"
+    )
 
 
 def with_notion_winners(fields: dict[str, str], winners: dict[str, str]) -> dict[str, str]:

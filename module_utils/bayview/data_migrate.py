@@ -68,7 +68,21 @@ def candidates_sql_for(conn, migration: ModuleType) -> sql.Composable:
     columns = set(legacy_columns(conn, migration.LEGACY_TABLE))
     if not getattr(migration, "NOTION_WINNERS", None):
         return sql.SQL(migration.candidates_sql(columns))
-    return sql.SQL(migration.candidates_sql(columns, notion_staged=bool(legacy_columns(conn, NOTION_DIFFERENCES))))
+    return sql.SQL(migration.candidates_sql(columns, notion_staged=notion_staged(conn)))
+
+
+def notion_staged(conn) -> bool:
+    """Whether this database has Notion's staging (migration 0010), looked up once per connection.
+    By the catalog, not information_schema, which hides a table from a role that may not read it:
+    the application's role must then fail loudly, not mirror without Notion's winning values."""
+    with _columns_lock:
+        cached = _columns_cache.setdefault(conn, {})
+        if NOTION_DIFFERENCES in cached:
+            return cached[NOTION_DIFFERENCES]
+    found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [NOTION_DIFFERENCES]).fetchone()[0]
+    with _columns_lock:
+        _columns_cache[conn][NOTION_DIFFERENCES] = found
+    return found
 
 
 NOTION_DIFFERENCES = "migration.notion_differences"

@@ -15,11 +15,10 @@ import psycopg
 from ansible.module_utils.bayview import db, halts
 from ansible.module_utils.bayview.data_migrate import (
     ABSENT,
-    NOTION_DIFFERENCES,
     ROW_ERRORS,
     candidates_sql_for,
-    legacy_columns,
     legacy_table_exists,
+    notion_staged,
     refusal_reason,
     run,
     status,
@@ -62,7 +61,7 @@ def _changed_since(conn, migration: ModuleType) -> sql.Composable:
     if not updated_at:
         return sql.SQL("")
     changed = sql.SQL("{} > %(since)s").format(sql.Identifier(updated_at))
-    if getattr(migration, "NOTION_WINNERS", None) and legacy_columns(conn, NOTION_DIFFERENCES):
+    if getattr(migration, "NOTION_WINNERS", None) and notion_staged(conn):
         reconciled = sql.SQL(
             "{k} IN (SELECT p.legacy_id FROM migration.notion_pages p "
             "WHERE p.legacy_table = %(legacy_table)s AND p.reconciled_at > %(since)s)"
@@ -269,6 +268,7 @@ def sync(
             )
         done = (resynced, changes, repaired, rows_removed, quarantine_removed, batches_now)
         found = status(conn, migration.NAME) | dict(zip(SYNC_COUNTS, done, strict=True))
+        refused = list({r["legacy_id"]: r for r in refused}.values())  # tried by the repair and the resync
         return found | {"rows_refused": len(refused), "refused": refused[:20]}
     finally:
         if not conn.closed:

@@ -61,6 +61,14 @@ def describe(params: dict) -> str:
     return f"{c['host']}:{c['port']}/{c['dbname']}"
 
 
+def waits(params: dict) -> dict[str, str]:
+    """How long a session of the runbook waits for a lock and for one statement."""
+    return {
+        "lock_timeout": f"{int(params.get('lock_timeout_ms') or 500)}ms",
+        "statement_timeout": f"{int(params.get('statement_timeout_s') or 600)}s",
+    }
+
+
 def connect(params: dict) -> psycopg.Connection:
     """Open an autocommit session; callers open explicit transactions with conn.transaction()."""
     c = params["connection"]
@@ -86,8 +94,7 @@ def connect(params: dict) -> psycopg.Connection:
             "password (vault) for this inventory, and that the server accepts connections.",
         ) from None
     settings = {
-        "lock_timeout": f"{int(params.get('lock_timeout_ms') or 500)}ms",
-        "statement_timeout": f"{int(params.get('statement_timeout_s') or 600)}s",
+        **waits(params),
         "idle_in_transaction_session_timeout": "10min",
         "client_connection_check_interval": "2s",
         "TimeZone": "UTC",

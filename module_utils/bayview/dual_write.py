@@ -30,7 +30,10 @@ def application_grants(role: str) -> sql.Composed:
         "GRANT SELECT, INSERT, UPDATE, DELETE ON migration.quarantine TO {r}; "
         "GRANT SELECT ON migration.dual_write_mode TO {r}; "
         "GRANT INSERT ON migration.dual_write_discrepancies TO {r}; "
-        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core, property, events, finance TO {r};"
+        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA core, property, events, finance TO {r}; "
+        # the records' transforms read Notion's winning values (migrations/data/cleaning.py), where staged
+        "DO $$ BEGIN IF to_regclass('migration.notion_differences') IS NOT NULL THEN "
+        "GRANT SELECT ON migration.notion_pages, migration.notion_differences TO {r}; END IF; END $$;"
     ).format(r=sql.Identifier(role))
 
 
@@ -45,8 +48,10 @@ def grant_application(conn: psycopg.Connection, role: str) -> bool:
     had = conn.execute(
         "SELECT pg_catalog.has_table_privilege(%s, 'migration.dual_write_discrepancies', 'INSERT') "
         "AND pg_catalog.has_table_privilege(%s, 'core.person_legacy_links', 'INSERT') "
-        "AND pg_catalog.has_table_privilege(%s, 'finance.payments', 'INSERT')",
-        [role, role, role],
+        "AND pg_catalog.has_table_privilege(%s, 'finance.payments', 'INSERT') "
+        "AND (to_regclass('migration.notion_differences') IS NULL "
+        "     OR pg_catalog.has_table_privilege(%s, 'migration.notion_differences', 'SELECT'))",
+        [role, role, role, role],
     ).fetchone()[0]
     with conn.transaction():
         conn.execute(application_grants(role))  # grants held already change nothing

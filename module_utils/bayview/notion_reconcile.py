@@ -46,8 +46,13 @@ FIELD_RULES = {
         "celebrant": ("v.celebrant", _cleaned("l.celebrant_requested"), "last_edited"),
     },
     "chapel": {
-        # as 0004 reads it: no status is a pending one
-        "status": ("v.status", "coalesce(lower(" + _cleaned("l.status") + "), 'pending')", "last_edited"),
+        # as 0004 reads it: no legacy status is a pending one; an empty Notion Status is no value (the
+        # view reads it as pending for a page of its own), so it never sets a service back to pending
+        "status": (
+            "CASE WHEN v.status_raw IS NOT NULL THEN v.status END",
+            "coalesce(lower(" + _cleaned("l.status") + "), 'pending')",
+            "last_edited",
+        ),
         "service_date": ("v.service_date::text", "l.service_date::text", "last_edited"),
         "service_time": ("v.service_time::text", "l.service_time::text", "last_edited"),
         "approved_by": ("v.approved_by", _cleaned("l.approved_by"), "last_edited"),
@@ -209,6 +214,23 @@ SELECT notion_database, outcome, coalesce(match_rule, '-'), count(*), count(dupl
 """
 
 
+def _gone(conn, limit: int) -> tuple[list[dict], int]:
+    """The staged pages a full read no longer found (the first `limit`), and how many. gone_at came
+    with migration 0014: a database rolled back below it has none to list."""
+    if "gone_at" not in legacy_columns(conn, "migration.notion_pages"):
+        return [], 0
+    listed = [
+        {"database": d, "title": t, "page_id": page, "outcome": o, "gone_at": str(at)}
+        for d, t, page, o, at in conn.execute(
+            "SELECT notion_database, title, page_id, outcome, gone_at FROM migration.notion_pages "
+            "WHERE gone_at IS NOT NULL ORDER BY id LIMIT %s",
+            [limit],
+        )
+    ]
+    count = conn.execute("SELECT count(*) FROM migration.notion_pages WHERE gone_at IS NOT NULL").fetchone()[0]
+    return listed, count
+
+
 def report(conn, limit: int = 20) -> dict:
     """The reconciliation report: counts per database, outcome and rule; the quarantined pages with
     their reasons, the probable duplicates and the differences (the first `limit` of each)."""
@@ -241,20 +263,12 @@ def report(conn, limit: int = 20) -> dict:
             [limit],
         )
     ]
-    gone = [
-        {"database": d, "title": t, "page_id": page, "outcome": o, "gone_at": str(at)}
-        for d, t, page, o, at in conn.execute(
-            "SELECT notion_database, title, page_id, outcome, gone_at FROM migration.notion_pages "
-            "WHERE gone_at IS NOT NULL ORDER BY id LIMIT %s",
-            [limit],
-        )
-    ]
+    gone, gone_count = _gone(conn, limit)
     totals = conn.execute(
         "SELECT (SELECT count(*) FROM migration.notion_pages), (SELECT count(*) FROM migration.notion_differences), "
         "(SELECT count(*) FROM migration.notion_pages WHERE outcome = 'quarantined'), "
-        "(SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL), "
-        "(SELECT count(*) FROM migration.notion_pages WHERE gone_at IS NOT NULL)"
-    ).fetchone()
+        "(SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL)"
+    ).fetchone() + (gone_count,)
     summary = [
         f"{r['database']} {r['outcome']}"
         + (f" by {r['rule']}" if r["rule"] != "-" else "")

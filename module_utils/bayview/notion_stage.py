@@ -119,31 +119,29 @@ def stage(conn, pages: list[NotionPage]) -> dict[str, int]:
 # ones). A staged page of that data source it did not find is gone: marked, never removed, as its
 # records are permanent ones and a page in Notion's trash can be restored. Found again: not gone.
 GONE = """
-WITH marked AS (
-    UPDATE migration.notion_pages SET gone_at = now()
-     WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
-    RETURNING 1
-), back AS (
-    UPDATE migration.notion_pages SET gone_at = NULL
-     WHERE source = %(source)s AND gone_at IS NOT NULL AND page_id = ANY(%(seen)s)
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM back)
+UPDATE migration.notion_pages SET gone_at = now()
+ WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
+"""
+BACK = """
+UPDATE migration.notion_pages SET gone_at = NULL WHERE gone_at IS NOT NULL AND page_id = ANY(%(seen)s)
 """
 WOULD_BE_GONE = """
-SELECT count(*) FROM migration.notion_pages
+SELECT count(*) FILTER (WHERE cardinality(%(seen)s::text[]) > 0) FROM migration.notion_pages
  WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
 """
 
 
-def mark_gone(conn, seen: dict[str, set[str]]) -> dict[str, int]:
-    """After a full read: per data source read (source -> the page ids found), mark the staged pages
-    it did not find as gone and the ones found again as back, in one transaction."""
+def mark_gone(conn, seen: dict[str, set[str]], full_read: bool) -> dict[str, int]:
+    """After a read of the API (source -> the page ids it found), in one transaction: the pages
+    found that were gone are back; after a full read, the staged pages of each data source it did
+    not find are gone. A data source that answered no page at all marks nothing: an empty answer
+    is more likely a wrong data source or a broken share than every page trashed."""
     gone = back = 0
     with conn.transaction():
         for source, ids in seen.items():
-            marked, returned = conn.execute(GONE, {"source": source, "seen": sorted(ids)}).fetchone()
-            gone, back = gone + marked, back + returned
+            back += conn.execute(BACK, {"seen": sorted(ids)}).rowcount
+            if full_read and ids:
+                gone += conn.execute(GONE, {"source": source, "seen": sorted(ids)}).rowcount
     return {"gone": gone, "back": back}
 
 

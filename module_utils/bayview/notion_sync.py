@@ -66,9 +66,9 @@ def _read(conn, source, token, token_source, data_sources, export_path, requests
     return read_export(export_path)
 
 
-def _seen(data_sources: dict[str, str], full_read: bool) -> dict[str, set[str]] | None:
-    """Where a full API read notes the page ids it finds, per data source (None: not a full read)."""
-    return {source: set() for source in data_sources.values()} if full_read and data_sources else None
+def _seen(data_sources: dict[str, str] | None) -> dict[str, set[str]] | None:
+    """Where an API read notes the page ids it finds, per data source (None: an export)."""
+    return {source: set() for source in data_sources.values()} if data_sources else None
 
 
 def plan(
@@ -86,7 +86,7 @@ def plan(
     full read) and say how many pages would be new, changed or unchanged, and, after a full read,
     how many staged pages would be marked gone; nothing is written."""
     data_sources = _check_source(source, token, token_source, data_sources, export_path)
-    seen = _seen(data_sources, full_read)
+    seen = _seen(data_sources)
     with db.connect(params) as conn:
         _require_staging(conn)
         would = {"new": 0, "changed": 0, "unchanged": 0}
@@ -96,9 +96,9 @@ def plan(
             for key, count in preview(conn, chunk).items():
                 would[key] += count
         waiting = conn.execute("SELECT count(*) FROM migration.notion_pages WHERE reconciled_at IS NULL").fetchone()[0]
-        gone = would_be_gone(conn, seen) if seen else None
+        gone = would_be_gone(conn, seen) if seen and full_read else None
     planned = {"source": source, "would_stage": would, "waiting_for_reconciliation": waiting, "changed": 0}
-    return planned | ({"would_mark_gone": gone} if seen else {})
+    return planned | ({"would_mark_gone": gone} if gone is not None else {})
 
 
 def _note(seen: dict[str, set[str]] | None, chunk) -> None:
@@ -129,7 +129,7 @@ def sync(
     conn = db.connect(params)
     staged = {"new": 0, "changed": 0, "unchanged": 0}
     responses = 0
-    seen = _seen(data_sources, full_read)
+    seen = _seen(data_sources)
     gone = {"gone": 0, "back": 0}
     try:
         db.acquire_run_lock(conn, db.describe(params), lock_wait_seconds)
@@ -141,8 +141,8 @@ def sync(
             _note(seen, chunk)
             for key, count in stage(conn, chunk).items():
                 staged[key] += count
-        if seen:  # every data source was read to its end: what was not found is gone
-            gone = mark_gone(conn, seen)
+        if seen:  # every data source was read to its end (a read cut short raised before this)
+            gone = mark_gone(conn, seen, full_read)
         reconciled = reconcile(conn)
         found = report(conn)
     finally:
@@ -156,7 +156,7 @@ def sync(
         "requests" if source == "api" else "files": responses,
         "pages_read": read,
         "staged": staged,
-        "full_read": bool(seen),
+        "full_read": bool(seen) and full_read,
         "pages_gone": gone,
         "changed": staged["new"]
         + staged["changed"]
@@ -172,6 +172,9 @@ def sync(
     }
 
 
+STAGED = "migration.notion_pages"
+
+
 def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_seconds: float, every: list) -> dict:
     """The records of the Notion-only pages, and those taking Notion's winning values, brought up to
     date by their data migration once Phase 3 has run it (a sync before that leaves them to Phase 3).
@@ -181,7 +184,13 @@ def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_sec
     if state != "completed":
         return {"data_migration": migration.NAME, "status": state, "changes": 0, "note": "Phase 3 runs it"}
     same_table = [m for m in every if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME]
-    result = data_sync.sync(params, migration, batch_size, 0, lock_wait_seconds, same_table=same_table)
+    # A staged page's reconciled_at is this sync's own, committed before: no margin. A legacy table
+    # is written by the application, whose transaction may commit after the sync's `until`: the
+    # engine's default margin, as every other sync of it reads.
+    margin = {"margin_seconds": 0} if migration.LEGACY_TABLE == STAGED else {}
+    result = data_sync.sync(
+        params, migration, batch_size, lock_wait_seconds=lock_wait_seconds, same_table=same_table, **margin
+    )
     # changes: what the sync changed in records migrated before; batches: the new pages it migrated
     return {
         "data_migration": migration.NAME,

@@ -193,6 +193,12 @@ def _psql_copy_chunks(psql: str, snapshot: str, source: str, options: str, env: 
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as said:
         try:
             proc = subprocess.Popen(args, stdout=said, stderr=err, env=env, pass_fds=[rows_in])
+        except OSError as exc:
+            os.close(rows_out)
+            raise RunbookError(
+                f"psql ({psql}) could not be started for the export: {exc}. No package was listed.",
+                "install the PostgreSQL client beside pg_dump (pg_dump_path), then run the export again.",
+            ) from None
         finally:
             os.close(rows_in)  # psql holds the only writing end: its exit ends the stream, however it exits
         done = False
@@ -488,6 +494,8 @@ def _write_files(
     )
     names = _paths(tables)
     psql = str(Path(pg_dump).with_name("psql")) if "/" in pg_dump else "psql"  # the client beside pg_dump
+    # psql's session waits no longer than the runbook's own (behind a migration's ACCESS EXCLUSIVE)
+    psql_env = env | {"PGOPTIONS": " ".join(f"-c {name}={value}" for name, value in db.waits(params).items())}
     for fmt in (f for f in formats if f != "sql"):
         for name, entry in tables.items():
             path = f"data/{names[name]}.{fmt}"
@@ -495,7 +503,7 @@ def _write_files(
             source, options = _copy_parts(entry, fmt)
             if entry["bytes"] >= psql_from_bytes:
                 source_text, options_text = source.as_string(conn), options.as_string(conn)
-                chunks = _psql_copy_chunks(psql, snapshot, source_text, options_text, env, counted)
+                chunks = _psql_copy_chunks(psql, snapshot, source_text, options_text, psql_env, counted)
             else:
                 statement = sql.SQL("COPY {} TO STDOUT {}").format(source, options)
                 chunks = _copy_chunks(conn, statement, counted)

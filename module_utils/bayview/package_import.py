@@ -296,6 +296,8 @@ def _load(conn, store, descriptor: dict, metadata: dict, steps: list[str], in_pl
         if in_place:
             scope = metadata["legacy_fingerprint"]["scope"]
             _check(conn, metadata, fingerprint.take_in_snapshot(conn, scope), export_id)
+            # in place, the commit is the import's success: it must be on disk before it is reported
+            conn.execute("SET LOCAL synchronous_commit = on")
 
 
 def import_package(
