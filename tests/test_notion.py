@@ -428,9 +428,10 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
     kept = memorial(db, "MG-1767000000001", service_date="2026-05-01")
     legacy(db, "UPDATE bayview.memorials SET celebrant_requested = 'Rev. Ames' WHERE id = %s RETURNING id", [kept])
     service = chapel(db, "2026-06-06", status="pending")
+    approved = chapel(db, "2026-06-07", status="approved")
     for migration in RECORD_MIGRATIONS:
         data_migrate.run(db.params(), migration)
-    # Staff edited both pages in Notion after the legacy rows were last written.
+    # Staff edited the pages in Notion after the legacy rows were last written.
     edited = datetime.now(UTC) + timedelta(seconds=2)
     with NotionServer(TOKEN) as server:
         server.state.add(
@@ -456,11 +457,24 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
             },
             last_edited_time=notion_time(edited),
         )
+        # its Status cleared in Notion: an empty value, which must not set an approved service back to pending
+        server.state.add(
+            CHAPEL_DS,
+            {
+                "Application ID": str(approved),
+                "Database ID": str(approved),
+                "Type": "Wedding",
+                "Service Date": "2026-06-07",
+                "Service Time": "11:00 AM",
+            },
+            last_edited_time=notion_time(edited),
+        )
         result = api_sync(db, server, record_migrations=[*RECORD_MIGRATIONS, *RECORDS])
     assert result["reconciliation"]["reconciled"] == {
         "memorial_garden matched by title": 1,
-        "chapel matched by database_id": 1,
+        "chapel matched by database_id": 2,
     }, result
+    assert db.scalar("SELECT status FROM events.chapel_services WHERE legacy_id = %s", [approved]) == "approved"
     assert db.query(
         "SELECT field, notion_value, legacy_value, winner, rule FROM migration.notion_differences "
         "ORDER BY field, legacy_value"
@@ -480,7 +494,21 @@ def test_a_page_edited_in_notion_after_its_legacy_row_gives_the_record_notion_s_
             "legacy",
             "edited last; an empty Notion value never blanks a legacy one: legacy",
         ),
+        (
+            "contact_email",
+            None,
+            "kit@example.org",
+            "legacy",
+            "edited last; an empty Notion value never blanks a legacy one: legacy",
+        ),
         ("service_date", "2026-05-15", "2026-05-01", "notion", "edited last"),
+        (
+            "status",
+            None,
+            "approved",
+            "legacy",
+            "edited last; an empty Notion value never blanks a legacy one: legacy",
+        ),
         ("status", "approved", "pending", "notion", "edited last"),
     ]
 
