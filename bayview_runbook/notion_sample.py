@@ -10,6 +10,8 @@ What it holds (84 pages from a sample with prepayments):
 - three of each edited by staff in Notion after their legacy row, so the differences are recorded
   and Notion wins: a memorial's service date; a chapel service's status, and for one a free slot
   (date and time);
+- for memorials, one more of each rule whose fee the office corrected in PostgreSQL after the form
+  wrote it: the legacy row wins;
 - Notion-only pages (MG-/CHAPEL-<ms>, submitted after the forms moved to Notion), in the forms'
   spellings (select-case drift, times as typed, placeholders), one retried four minutes later;
 - a page whose Database ID names one legacy row and its title another (a conflict), and a value
@@ -93,6 +95,8 @@ def _memorial(row, rule: str, n: int) -> tuple[dict, str]:
     if edited:  # staff placed it and moved the service in Notion; PostgreSQL never heard of it
         values["Status"] = "Approved"
         values["Service Date"] = ((service or date(2026, 6, 1)) + timedelta(days=14)).isoformat()
+    elif n == EDITED_PER_RULE:  # the fee as the form first wrote it; the office corrected the row since
+        values["Fee Amount"] = (fee or 0) + 25
     return values, _minute(EDITED if edited else created)
 
 
