@@ -143,13 +143,25 @@ def sync(
                 staged[key] += count
         if seen:  # every data source was read to its end (a read cut short raised before this)
             gone = mark_gone(conn, seen, full_read)
+        reconciling_from = conn.execute("SELECT now()").fetchone()[0]
         reconciled = reconcile(conn)
+        # the legacy tables whose rows a page reconciled now is matched to: their records' winners may change
+        matched_to = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT legacy_table FROM migration.notion_pages WHERE reconciled_at >= %s "
+                "AND outcome = 'matched'",
+                [reconciling_from],
+            )
+        }
         found = report(conn)
     finally:
         if not conn.closed:
             db.release_run_lock(conn)
             conn.close()
-    records = [_records(params, m, batch_size, lock_wait_seconds, record_migrations) for m in record_migrations]
+    records = [
+        _records(params, m, batch_size, lock_wait_seconds, record_migrations, matched_to) for m in record_migrations
+    ]
     read = sum(staged.values())
     return {
         "source": source,
@@ -175,14 +187,20 @@ def sync(
 STAGED = "migration.notion_pages"
 
 
-def _records(params: dict, migration: ModuleType, batch_size: int, lock_wait_seconds: float, every: list) -> dict:
+def _records(
+    params: dict, migration: ModuleType, batch_size: int, lock_wait_seconds: float, every: list, matched_to: set
+) -> dict:
     """The records of the Notion-only pages, and those taking Notion's winning values, brought up to
     date by their data migration once Phase 3 has run it (a sync before that leaves them to Phase 3).
-    The other migrations of its legacy table (among `every`) repair its discrepancies with it."""
+    A migration of a legacy table is synced only when a page reconciled now is matched to that table
+    (the phases' syncs follow the legacy edits). The other migrations of its legacy table (among
+    `every`) repair its discrepancies with it."""
     with db.connect(params) as conn:
         state = data_migrate.status(conn, migration.NAME)["status"]
     if state != "completed":
         return {"data_migration": migration.NAME, "status": state, "changes": 0, "note": "Phase 3 runs it"}
+    if migration.LEGACY_TABLE != STAGED and migration.LEGACY_TABLE not in matched_to:
+        return {"data_migration": migration.NAME, "status": state, "changes": 0, "note": "no page matched to it now"}
     same_table = [m for m in every if m.LEGACY_TABLE == migration.LEGACY_TABLE and m.NAME != migration.NAME]
     # A staged page's reconciled_at is this sync's own, committed before: no margin. A legacy table
     # is written by the application, whose transaction may commit after the sync's `until`: the
