@@ -118,17 +118,11 @@ def stage(conn, pages: list[NotionPage]) -> dict[str, int]:
 # A full read of a data source finds every page Notion still has (a query leaves out the trashed
 # ones). A staged page of that data source it did not find is gone: marked, never removed, as its
 # records are permanent ones and a page in Notion's trash can be restored. Found again: not gone.
-GONE = """
-UPDATE migration.notion_pages SET gone_at = now()
- WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
-"""
-BACK = """
-UPDATE migration.notion_pages SET gone_at = NULL WHERE gone_at IS NOT NULL AND page_id = ANY(%(seen)s)
-"""
-WOULD_BE_GONE = """
-SELECT count(*) FILTER (WHERE cardinality(%(seen)s::text[]) > 0) FROM migration.notion_pages
- WHERE source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))
-"""
+# The staged pages of a data source that a read of it did not find.
+MISSED = "source = %(source)s AND page_id IS NOT NULL AND gone_at IS NULL AND NOT (page_id = ANY(%(seen)s))"
+GONE = "UPDATE migration.notion_pages SET gone_at = now() WHERE " + MISSED
+WOULD_BE_GONE = "SELECT count(*) FROM migration.notion_pages WHERE " + MISSED
+BACK = "UPDATE migration.notion_pages SET gone_at = NULL WHERE gone_at IS NOT NULL AND page_id = ANY(%(seen)s)"
 
 
 def mark_gone(conn, seen: dict[str, set[str]], full_read: bool) -> dict[str, int]:
@@ -150,6 +144,7 @@ def would_be_gone(conn, seen: dict[str, set[str]]) -> int:
     return sum(
         conn.execute(WOULD_BE_GONE, {"source": source, "seen": sorted(ids)}).fetchone()[0]
         for source, ids in seen.items()
+        if ids  # as mark_gone: a data source that answered no page marks nothing
     )
 
 
