@@ -694,3 +694,29 @@ def test_a_winning_slot_the_new_design_refuses_is_logged_and_tried_again_and_the
     assert services["rows_refused"] == 0, services
     assert db.query(slot, [first]) == [("(2026-08-09,11:00:00)",)] and db.query(open_) == []
     assert validate.validate(db.params(), RECORD_MIGRATIONS[1:2], None, "test")["passed"]
+
+
+def test_a_retry_is_flagged_whichever_sync_brings_its_original_and_unflagged_when_the_original_moves_away(
+    phase2_db, tmp_path
+):
+    db = phase2_db
+
+    def sync_rows(*rows):
+        export = tmp_path / "Memorial Garden Applications 1a2b.csv"
+        export.write_bytes(csv_bytes(MEMORIAL_HEADER, list(rows)))
+        return sync_export(db, export)
+
+    def row(title, contact):
+        return [title, "Immediate", contact, "Kit", "", "Ada Lovelace", "$450.00", "", "Submitted", "January 8, 2026"]
+
+    original, retry = row("MG-1768000000000", "kit@example.org"), row("MG-1768000240000", "kit@example.org")
+    # The retry is staged first; its original comes with a later sync, among thousands of other pages.
+    sync_rows(retry)
+    assert pages(db)["MG-1768000240000"][4] is None
+    others = [row(f"MG-1769{n:09d}", f"c{n}@example.org") for n in range(2000)]
+    assert sync_rows(retry, original, *others)["report"]["probable_duplicates"] == 1
+    assert pages(db)["MG-1768000240000"][4] == "MG-1768000000000"
+    # The original is edited in Notion: another contact. Its retry no longer follows it.
+    sync_rows(retry, row("MG-1768000000000", "someone.else@example.org"), *others)
+    assert pages(db)["MG-1768000240000"][4] is None
+    assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL") == 0

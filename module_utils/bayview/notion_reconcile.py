@@ -145,18 +145,31 @@ RETURNING p.id, p.outcome, p.match_rule
 """
 
 
-# Every memorial page, each sync: its stored texts, not the values view, which would read every
-# date and amount of every page to compare three names.
-DUPLICATES = """
-WITH pages AS (
-    SELECT p.id, p.title, substring(p.title FROM '^MG-(\\d{10,15})$')::bigint AS ms,
-           lower(coalesce(p.texts ->> 'Contact Email', p.texts ->> 'Contact Name')) AS contact,
-           lower(p.texts ->> 'Deceased Name') AS deceased
-      FROM migration.notion_pages p WHERE p.notion_database = 'memorial_garden'
+# The memorial pages of each contact and deceased that a page reconciled in this transaction has
+# (or had: the retries of a page reconciled now, which may have moved away), found through the index
+# of migration 0015 on their stored texts; not every staged page at each sync.
+CONTACT = "lower(coalesce(p.texts ->> 'Contact Email', p.texts ->> 'Contact Name'))"
+DECEASED = "lower(p.texts ->> 'Deceased Name')"
+DUPLICATES = f"""
+WITH now_reconciled AS MATERIALIZED (
+    SELECT p.title, {CONTACT} AS contact, {DECEASED} AS deceased
+      FROM migration.notion_pages p WHERE p.notion_database = 'memorial_garden' AND p.reconciled_at = now()
+),
+touched AS (
+    SELECT contact, deceased FROM now_reconciled
+    UNION
+    SELECT {CONTACT}, {DECEASED} FROM migration.notion_pages p
+     WHERE p.duplicate_of IN (SELECT title FROM now_reconciled) AND p.notion_database = 'memorial_garden'
+),
+pages AS (
+    SELECT p.id, p.title, substring(p.title FROM '^MG-(\\d{{10,15}})$')::bigint AS ms, t.contact, t.deceased
+      FROM touched t
+      JOIN migration.notion_pages p
+        ON p.notion_database = 'memorial_garden' AND {CONTACT} = t.contact AND {DECEASED} = t.deceased
 ),
 chained AS (
     SELECT id, title, ms, lag(title) OVER w AS previous_title, lag(ms) OVER w AS previous_ms
-      FROM pages WHERE ms IS NOT NULL AND contact IS NOT NULL AND deceased IS NOT NULL
+      FROM pages WHERE ms IS NOT NULL
     WINDOW w AS (PARTITION BY contact, deceased ORDER BY ms)
 )
 UPDATE migration.notion_pages p

@@ -1,9 +1,9 @@
 """A Notion sync: read (API or export), stage raw, reconcile, then bring the records of the
 Notion-only pages up to date through their data migrations (0024, 0025). Read-only towards Notion.
 
-Each response (or export file) is staged in its own transaction and the reconciliation is one
-more: a sync cut short has staged a prefix and reconciled all or nothing of what was staged; the
-next sync reads from there and reconciles what waits.
+Each response (or export file) is staged in its own transaction, then reconciled in one more: a
+sync cut short has staged a prefix and reconciled all or nothing of each response; the next sync
+reads from there and reconciles what waits.
 """
 
 from __future__ import annotations
@@ -107,6 +107,13 @@ def _note(seen: dict[str, set[str]] | None, chunk) -> None:
             seen[page.source].add(page.page_id)
 
 
+def _add(total: dict, reconciled: dict) -> None:
+    for key, count in reconciled["reconciled"].items():
+        total["reconciled"][key] = total["reconciled"].get(key, 0) + count
+    total["pages_reconciled"] += reconciled["pages_reconciled"]
+    total["duplicates_flagged"] += reconciled["duplicates_flagged"]
+
+
 def sync(
     params: dict,
     source: str,
@@ -136,15 +143,18 @@ def sync(
         halts.require_not_halted(conn, "The Notion sync")
         _require_staging(conn)
         reading = (token, token_source, data_sources, export_path, requests_per_second, base_url, full_read)
+        reconciling_from = conn.execute("SELECT now()").fetchone()[0]
+        reconciled = {"reconciled": {}, "pages_reconciled": 0, "duplicates_flagged": 0}
         for chunk in _read(conn, source, *reading):
             responses += 1
             _note(seen, chunk)
             for key, count in stage(conn, chunk).items():
                 staged[key] += count
+            # each response (or file) reconciled as it is staged: the rate limit holds the next request
+            # back meanwhile, and a read cut short leaves nothing staged waiting
+            _add(reconciled, reconcile(conn))
         if seen:  # every data source was read to its end (a read cut short raised before this)
             gone = mark_gone(conn, seen, full_read)
-        reconciling_from = conn.execute("SELECT now()").fetchone()[0]
-        reconciled = reconcile(conn)
         # the legacy tables whose rows a page reconciled now is matched to: their records' winners may change
         matched_to = {
             r[0]
