@@ -100,6 +100,51 @@ def pages(db) -> dict[str, tuple]:
     }
 
 
+# What the forms and the API wrote, as the views read it (migration 0016's readers); None: unreadable.
+READ = [
+    ("notion_date", "2026-01-05", "2026-01-05"),
+    ("notion_date", "2026-01-05T10:40:00.000Z", "2026-01-05"),
+    ("notion_date", "January 5, 2026", "2026-01-05"),
+    ("notion_date", "FEBRUARY 29, 2024 10:40 AM", "2024-02-29"),
+    ("notion_date", "February 29, 2026", None),
+    ("notion_date", "2026-13-01", None),
+    ("notion_date", "0000-01-01", None),
+    ("notion_date", "Febuary 3, 2026", None),
+    ("notion_date", "January 5 2026", None),
+    ("notion_date", "Sometime in June", None),
+    ("notion_time", "2pm", "14:00:00"),
+    ("notion_time", " 2:05 P.M. ", "14:05:00"),
+    ("notion_time", "12:00 am", "00:00:00"),
+    ("notion_time", "12 PM", "12:00:00"),
+    ("notion_time", "9:30\tam", "09:30:00"),
+    ("notion_time", "14:00", "14:00:00"),
+    ("notion_time", "7:05:09", "07:05:09"),
+    ("notion_time", "13:00 PM", None),
+    ("notion_time", "0 am", None),
+    ("notion_time", "10:60 am", None),
+    ("notion_time", "24:00", None),
+    ("notion_time", "14:00:60", None),
+    ("notion_time", "noon", None),
+    ("notion_timestamp", "2026-01-05T10:40:00.000Z", "2026-01-05 10:40:00+00"),
+    ("notion_timestamp", "2026-01-05T10:40+02:00", "2026-01-05 08:40:00+00"),
+    ("notion_timestamp", "2026-07-05T10:40:30", "2026-07-05 14:40:30+00"),  # Bay View's zone, in summer
+    ("notion_timestamp", "January 5, 2026 10:40 AM", "2026-01-05 15:40:00+00"),
+    ("notion_timestamp", "January 5, 2026", "2026-01-05 05:00:00+00"),
+    ("notion_timestamp", "2026-01-05T24:00", None),
+    ("notion_timestamp", "2026-01-05T10:40:61Z", None),
+    ("notion_timestamp", "2026-01-05T10:40+15", None),
+    ("notion_timestamp", "Sometime in June", None),
+]
+
+
+def test_dates_times_and_moments_are_read_as_the_forms_and_the_api_wrote_them_and_nothing_else(phase2_db):
+    shown = {  # a moment in UTC, whatever the session's zone
+        "notion_timestamp": "to_char(migration.notion_timestamp(%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00')"
+    }
+    got = [phase2_db.scalar("SELECT " + shown.get(f, f"migration.{f}(%s)::text"), [value]) for f, value, _ in READ]
+    assert got == [expected for _, _, expected in READ]
+
+
 def test_an_export_is_staged_raw_reconciled_by_every_rule_and_its_notion_only_pages_become_records(phase2_db, tmp_path):
     db = phase2_db
     by_title = memorial(db, "MG-1767000000000", service_date="2026-06-01")
