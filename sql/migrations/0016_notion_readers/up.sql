@@ -37,6 +37,7 @@ DECLARE
     after_hour text := ltrim(t, '0123456789');
     hour integer;
     minute integer;
+    parts text[];
 BEGIN
     IF t IS NULL THEN
         RETURN NULL;
@@ -53,12 +54,11 @@ BEGIN
     IF t !~ '^\d{1,2}:\d{2}(?::\d{2})?$' THEN  -- 14:00, 14:00:30
         RETURN NULL;
     END IF;
-    IF split_part(t, ':', 1)::integer > 23 OR split_part(t, ':', 2)::integer > 59
-       OR coalesce(nullif(split_part(t, ':', 3), ''), '0')::integer > 59 THEN
+    parts := string_to_array(t, ':');  -- {14, 00} or {14, 00, 30}
+    IF parts[1]::integer > 23 OR parts[2]::integer > 59 OR coalesce(parts[3], '0')::integer > 59 THEN
         RETURN NULL;
     END IF;
-    RETURN make_time(split_part(t, ':', 1)::integer, split_part(t, ':', 2)::integer,
-                     coalesce(nullif(split_part(t, ':', 3), ''), '0')::integer);
+    RETURN make_time(parts[1]::integer, parts[2]::integer, coalesce(parts[3], '0')::integer);
 END
 $$;
 
