@@ -78,13 +78,7 @@ def run() -> bool:
         # What a Notion sync brings up to date (bayview_notion_record_migrations): the migrations that
         # take Notion's winning values, and those that create the Notion-only records and their persons.
         notion_only = [
-            data_migrations.load(DATA_MIGRATIONS, n)
-            for n in (
-                "0024_notion_memorial_applications",
-                "0025_notion_chapel_services",
-                "0026_notion_memorial_persons",
-                "0027_notion_chapel_persons",
-            )
+            data_migrations.load(DATA_MIGRATIONS, n) for n in data_migrations.names(DATA_MIGRATIONS) if "_notion_" in n
         ]
         for migration in notion_only:  # Phase 3 ran them before anything was staged
             data_migrate.run(params, migration)

@@ -18,15 +18,8 @@ from conftest import MIGRATIONS, ROOT, run_playbook
 from bayview_runbook.notion_local import NotionServer
 
 DATA = ROOT / "migrations" / "data"
-RECORDS = [
-    data_migrations.load(DATA, n)
-    for n in (
-        "0024_notion_memorial_applications",
-        "0025_notion_chapel_services",
-        "0026_notion_memorial_persons",
-        "0027_notion_chapel_persons",
-    )
-]
+# The Notion-only records, their persons and their details, as bayview_notion_record_migrations picks them.
+RECORDS = [data_migrations.load(DATA, n) for n in data_migrations.names(DATA) if "_notion_" in n]
 TOKEN = "secret_" + "x" * 20  # a made-up integration secret: never shown anywhere
 MEMORIAL_DS, CHAPEL_DS = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"
 BOM = "\ufeff"
@@ -416,7 +409,9 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     )
     (export / "Memorial Garden Applications 1a2b.csv").write_bytes(csv_bytes(MEMORIAL_HEADER, []))  # a view
     (export / "Chapel Services 3c4d.csv").write_bytes(
-        csv_bytes(CHAPEL_HEADER, [["CHAPEL-1770000000000", "", "July 5, 2026", "2pm", "Pending", "wedding", ""]])
+        csv_bytes(
+            DETAIL_HEADER, [detail_row("CHAPEL-1770000000000", "wedding", "July 5, 2026", Couple_Names="Jo & Al")]
+        )
     )
     synced = run_playbook(db, "notion_sync.yml", "-e", f"notion_export={export}")
     assert synced.returncode == 0, synced.output[-4000:]
@@ -425,7 +420,8 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
 
     # Phase 3 creates their records (here its data migrations alone, as it runs them).
     migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
-    assert list(migrated.values()) == [1, 1, 2, 0]  # the application; the service; the deceased and contact
+    # the application; the service; the deceased and contact; no chapel contact; the wedding's details
+    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0]
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
@@ -633,6 +629,133 @@ def test_the_deceased_of_a_notion_only_page_gets_the_particulars_of_its_personal
     )
     assert contacts == 5
     assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+
+
+DETAIL_HEADER = [
+    "Application ID",
+    "Type",
+    "Service Date",
+    "Service Time",
+    "Database ID",
+    "Couple Names",
+    "Guest Count",
+    "Wedding Fee",
+    "Deceased Name",
+    "Memorial Garden Placement",
+    "Baptism Candidate Name",
+    "Parents Names",
+    "Baptism Date",
+    "Baptism Type",
+    "Witnesses",
+    "Event Type",
+    "Organization Name",
+    "Event Description",
+    "Expected Attendance",
+    "Setup Time",
+    "Cleanup Time",
+    "Event Fee",
+]
+
+
+def detail_row(title: str, kind: str, day: str, **values: str) -> list[str]:
+    """A chapel export row: the title, Type, a date at 10 AM, and the named detail columns."""
+    row = dict.fromkeys(DETAIL_HEADER, "") | {"Application ID": title, "Type": kind, "Service Date": day}
+    row["Service Time"] = "10:00 AM"
+    row |= {name.replace("_", " "): value for name, value in values.items()}
+    assert set(row) == set(DETAIL_HEADER), set(row) - set(DETAIL_HEADER)
+    return list(row.values())
+
+
+def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreadable_one_waits_in_quarantine(
+    phase2_db, tmp_path
+):
+    db = phase2_db
+    matched = chapel(db, "2026-09-01")
+    for migration in RECORDS:  # Phase 3 ran them before anything was staged
+        data_migrate.run(db.params(), migration)
+    rows = [
+        detail_row("CHAPEL-1780000000001", "Wedding", "June 6, 2026", Couple_Names='Ann & Bo "the couple", Jr.',
+                   Guest_Count="1,200", Wedding_Fee="$450.00"),
+        detail_row("CHAPEL-1780000000002", "memorial", "June 7, 2026", Deceased_Name="Ruth 🌷 Ames",
+                   Memorial_Garden_Placement="Yes"),
+        detail_row("CHAPEL-1780000000003", "Funeral", "June 8, 2026", Deceased_Name="Carl Ames",
+                   Memorial_Garden_Placement="No"),
+        detail_row("CHAPEL-1780000000004", "baptism", "June 9, 2026", Baptism_Candidate_Name="Eli",
+                   Parents_Names="Sam and Jo Lee", Baptism_Date="June 9, 2026", Baptism_Type="infant",
+                   Witnesses="Al, Bea"),
+        detail_row("CHAPEL-1780000000005", "General Use", "June 10, 2026", Event_Type="Concert",
+                   Organization_Name="Bay View Music", Event_Description="Evening\nrecital", Expected_Attendance="80",
+                   Setup_Time="1pm", Cleanup_Time="17:30", Event_Fee="$150"),
+        # unreadable details: the service is created, its detail waits in quarantine naming the value
+        detail_row("CHAPEL-1780000000006", "Wedding", "June 11, 2026", Couple_Names="Cy & Di", Guest_Count="about 100"),
+        detail_row("CHAPEL-1780000000007", "Baptism", "June 12, 2026", Baptism_Candidate_Name="Fay",
+                   Baptism_Type="Sprinkling"),
+        # a wedding page with no detail, and a detail of another type than the page's: no detail row
+        detail_row("CHAPEL-1780000000008", "Wedding", "June 13, 2026"),
+        detail_row("CHAPEL-1780000000009", "Wedding", "June 14, 2026", Baptism_Candidate_Name="Gus"),
+        # a page matched to its legacy row: its details are the legacy row's (0005), none from Notion
+        detail_row("CHAPEL-1780000000010", "Wedding", "September 1, 2026", Database_ID=str(matched),
+                   Couple_Names="Hal & Ivy"),
+    ]  # fmt: skip
+    export = tmp_path / "Chapel Services 7a8b.csv"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    result = sync_export(db, export)
+    assert result["reconciliation"]["reconciled"], result
+
+    from_notion = "legacy_table = 'migration.notion_pages'"
+    service_of = (
+        "(SELECT p.page_key FROM events.chapel_services s JOIN migration.notion_pages p ON p.id = s.legacy_id "
+        "WHERE s.id = d.service_id AND s.legacy_table = 'migration.notion_pages')"
+    )
+    assert db.query(
+        f"SELECT {service_of}, couple_names, guest_count, fee FROM events.wedding_details d WHERE {from_notion}"
+    ) == [("CHAPEL-1780000000001", 'Ann & Bo "the couple", Jr.', 1200, 450)]
+    assert db.query(
+        f"SELECT {service_of}, deceased_name, garden_placement FROM events.memorial_service_details d "
+        f"WHERE {from_notion} ORDER BY 1"
+    ) == [("CHAPEL-1780000000002", "Ruth 🌷 Ames", True), ("CHAPEL-1780000000003", "Carl Ames", False)]
+    assert db.query(
+        f"SELECT {service_of}, child_name, parents_names, baptism_date::text, baptism_type, witnesses "
+        f"FROM events.baptism_details d WHERE {from_notion}"
+    ) == [("CHAPEL-1780000000004", "Eli", "Sam and Jo Lee", "2026-06-09", "infant", "Al, Bea")]
+    assert db.query(
+        f"SELECT {service_of}, event_type, organization_name, description, expected_guests, setup_time::text, "
+        f"cleanup_time::text, fee FROM events.general_use_details d WHERE {from_notion}"
+    ) == [("CHAPEL-1780000000005", "Concert", "Bay View Music", "Evening\nrecital", 80, "13:00:00", "17:30:00", 150)]
+    waiting = (
+        "SELECT data_migration, reason FROM migration.quarantine WHERE data_migration LIKE '00%%_notion_%%' ORDER BY 1"
+    )
+    assert db.query(waiting) == [
+        ("0028_notion_wedding_details", "Guest Count 'about 100' is not a whole number"),
+        ("0030_notion_baptism_details", "Baptism Type 'Sprinkling' is not one of Infant, Adult, Dedication"),
+    ]
+    # every staged page counted by each detail migration: migrated + quarantined + excluded = staged
+    for name, migrated in (("0028", 1), ("0029", 2), ("0030", 1), ("0031", 1)):
+        migration = next(m for m in RECORDS if m.NAME.startswith(name))
+        with db.connect() as conn:
+            state = data_migrate.status(conn, migration.NAME)
+        counted = state["migrated"] + state["quarantined"] + state["excluded"]
+        assert (state["migrated"], counted, state["legacy_total"]) == (migrated, 10, 10), state
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+    assert sync_export(db, export)["changed"] == 0
+
+    # The page is mended in Notion: the next sync brings its detail, and its quarantine is closed.
+    rows[5] = detail_row("CHAPEL-1780000000006", "Wedding", "June 11, 2026", Couple_Names="Cy & Di", Guest_Count="100")
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    sync_export(db, export)
+    assert (
+        db.scalar(f"SELECT guest_count FROM events.wedding_details WHERE couple_names = 'Cy & Di' AND {from_notion}")
+        == 100
+    )
+    assert [r[0] for r in db.query(waiting)] == ["0030_notion_baptism_details"]
+
+    # Reverse of one detail migration removes its rows alone; the services and the legacy tables stay.
+    wedding = next(m for m in RECORDS if m.NAME == "0028_notion_wedding_details")
+    data_migrate.reverse(db.params(), wedding)
+    assert db.scalar(f"SELECT count(*) FROM events.wedding_details WHERE {from_notion}") == 0
+    assert db.scalar(f"SELECT count(*) FROM events.memorial_service_details WHERE {from_notion}") == 2
+    assert db.scalar(f"SELECT count(*) FROM events.chapel_services WHERE {from_notion}") == 9
+    assert db.scalar("SELECT count(*) FROM crouse_chapel.service_applications WHERE id = %s", [matched]) == 1
 
 
 def test_a_full_read_marks_the_pages_notion_no_longer_has_and_keeps_them_and_their_records(phase2_db):

@@ -58,9 +58,12 @@ CARRIED = {
     "Approval Date": "events.chapel_services.approved_at",
     "Altar Guild Notified": "events.chapel_services.altar_guild_notified",
 }
+# Carried by the Notion detail migrations (0028-0031, by the page's Type): the wedding's couple,
+# guests and fee; the memorial's deceased and garden placement; the baptism's candidate, parents,
+# date, type and witnesses; a general use's event, organisation, attendance, times and fee.
 # Not yet carried into the new design from Notion (issue 13 continues): each is kept, unchanged, in
 # the staged page (migration.notion_pages.properties).
-_DETAIL = "a detail of the service, kept in the staged page; its detail record is not yet created from Notion"
+_NOT_YET = "kept in the staged page; no record of the new design is created from it for a Notion-only service yet"
 NOT_CARRIED = {
     "Application ID": "the serial or CHAPEL-<ms> the form gave: the staged page keeps it, the record links to the page",
     "Database ID": "used to match the page to its legacy row; a created record has no legacy row",
@@ -69,34 +72,21 @@ NOT_CARRIED = {
     # The contact is carried by 0027_notion_chapel_persons.
     "Bay View Member": "whether the applicant is a member: the new design keeps no such flag on a service",
     **{
-        p: _DETAIL
+        p: _NOT_YET
         for p in (
-            "Deceased Name",
-            "Clergy Name",
+            # a payment (finance.payments)
             "Payment Status",
             "Amount Paid",
-            "Wedding Fee",
-            "Couple Names",
-            "Guest Count",
-            "Memorial Garden Placement",
-            "Baptism Candidate Name",
-            "Baptism Date",
-            "Parents Names",
-            "Witnesses",
-            "Baptism Type",
-            "Event Type",
-            "Organization Name",
-            "Event Description",
-            "Expected Attendance",
-            "Setup Time",
-            "Cleanup Time",
-            "Event Fee",
+            # the clergy (events.clergy, events.service_clergy)
+            "Clergy Name",
             "Clergy Approved",
+            # the music and musicians (events.service_music, events.service_musicians)
             "Has Music",
             "Needs Piano",
             "Needs Organ",
             "Performance Location",
             "Musicians List",
+            # the equipment (events.service_equipment: one row per item)
             "Additional Chairs",
             "Stand Microphone",
             "Wireless Microphone",
@@ -105,8 +95,10 @@ NOT_CARRIED = {
             "Guest Book Stand",
             "Roped Seating",
             "Equipment Needs",
-            "Notes",
+            # the policy acknowledgment (events.policy_acknowledgments)
             "Policy Acknowledged",
+            # free text the new design has no column for on a service
+            "Notes",
         )
     },
 }

@@ -40,3 +40,48 @@ def created_pages(database: str, values_view: str, columns: tuple[str, ...], mor
           FROM {STAGED} p
           LEFT JOIN LATERAL (SELECT * FROM {values_view} w WHERE w.id = p.id AND p.notion_database = '{database}') v
             ON true)"""
+
+
+def chapel_detail_query(
+    service_types: tuple[str, ...], raw: dict[str, str], fields: dict[str, str], problem: str = "NULL::text"
+) -> str:
+    """One candidate per staged page for the keys in (%(lo)s, %(hi)s] (role 'record'): the detail
+    of the chapel service that 0025 created from the page, where the page's Type is one of
+    service_types and the page gives any of `raw` (name: Notion property, read as its cleaned text,
+    placeholders NULL); every other page is excluded. `fields` computes each target field over the
+    raw values (r.<name>); `problem`, over the fields (f.<field>) and raw values, says why one cannot
+    be read. A detail waits in quarantine while its service is not in the new design."""
+    types = ", ".join(f"'{t}'" for t in service_types)
+    waiting = "its chapel service (this page, by 0025_notion_chapel_services) is not in the new design"
+    read = ", ".join(f"p.texts ->> '{prop}' AS {name}" for name, prop in raw.items())
+    computed = ", ".join(f"{expr} AS {name}" for name, expr in fields.items())
+    return f"""
+        SELECT p.id AS legacy_id, 'record'::text AS role, d.service_id, {", ".join(f"d.{f}" for f in fields)},
+               d.given IS TRUE AS has_data,
+               coalesce(CASE WHEN d.service_id IS NULL THEN '{waiting}' END, d.problem) AS problem
+          FROM {STAGED} p
+          LEFT JOIN LATERAL (
+              SELECT (SELECT x.id FROM events.chapel_services x
+                       WHERE x.legacy_table = '{STAGED}' AND x.legacy_id = p.id) AS service_id,
+                     f.*, coalesce({", ".join(f"r.{name}" for name in raw)}) IS NOT NULL AS given,
+                     {problem} AS problem
+                FROM (SELECT {read} OFFSET 0) r
+               CROSS JOIN LATERAL (SELECT {computed} OFFSET 0) f
+               WHERE p.notion_database = 'chapel' AND p.outcome = 'created'
+                 AND migration.notion_option(p.texts ->> 'Type') IN ({types})
+          ) d ON true
+         WHERE p.id > %(lo)s AND p.id <= %(hi)s
+    """
+
+
+def count(raw: str) -> str:
+    """A whole number as the forms wrote it (120, 1,200), NULL when it is none."""
+    return f"CASE WHEN replace({raw}, ',', '') ~ '^[0-9]{{1,9}}$' THEN replace({raw}, ',', '')::integer END"
+
+
+def unreadable(prop: str, raw: str, value: str, what: str) -> str:
+    """A problem text when the property gives a value that cannot be read as `what`."""
+    return (
+        f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL "
+        f"THEN '{prop} ' || quote_literal({raw}) || ' is not {what}' END"
+    )
