@@ -739,15 +739,22 @@ def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreada
     assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
     assert sync_export(db, export)["changed"] == 0
 
-    # The page is mended in Notion: the next sync brings its detail, and its quarantine is closed.
+    # A page mended in Notion brings its detail and its quarantine is closed; a page whose Type changed
+    # loses the detail of its old Type and gets that of its new one.
     rows[5] = detail_row("CHAPEL-1780000000006", "Wedding", "June 11, 2026", Couple_Names="Cy & Di", Guest_Count="100")
+    rows[8][DETAIL_HEADER.index("Type")] = "Baptism"
     export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
     sync_export(db, export)
-    assert (
-        db.scalar(f"SELECT guest_count FROM events.wedding_details WHERE couple_names = 'Cy & Di' AND {from_notion}")
-        == 100
-    )
+    weddings = f"SELECT couple_names, guest_count FROM events.wedding_details WHERE {from_notion} ORDER BY 1"
+    assert db.query(weddings) == [('Ann & Bo "the couple", Jr.', 1200), ("Cy & Di", 100)]
+    baptisms = f"SELECT child_name FROM events.baptism_details WHERE {from_notion} ORDER BY 1"
+    assert db.query(baptisms) == [("Eli",), ("Gus",)]
     assert [r[0] for r in db.query(waiting)] == ["0030_notion_baptism_details"]
+    rows[0][DETAIL_HEADER.index("Type")] = "Funeral"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    sync_export(db, export)
+    assert db.query(weddings) == [("Cy & Di", 100)]
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
 
     # Reverse of one detail migration removes its rows alone; the services and the legacy tables stay.
     wedding = next(m for m in RECORDS if m.NAME == "0028_notion_wedding_details")
