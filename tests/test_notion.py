@@ -420,8 +420,9 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
 
     # Phase 3 creates their records (here its data migrations alone, as it runs them).
     migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
-    # the application; the service; the deceased and contact; no chapel contact; the wedding's details
-    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0]
+    # the application; the service; the deceased and contact; no chapel contact; the wedding's details;
+    # no other detail, payment or acknowledgment
+    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0]
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
@@ -654,6 +655,10 @@ DETAIL_HEADER = [
     "Setup Time",
     "Cleanup Time",
     "Event Fee",
+    "Submitted",
+    "Amount Paid",
+    "Payment Status",
+    "Policy Acknowledged",
 ]
 
 
@@ -675,14 +680,15 @@ def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreada
         data_migrate.run(db.params(), migration)
     rows = [
         detail_row("CHAPEL-1780000000001", "Wedding", "June 6, 2026", Couple_Names='Ann & Bo "the couple", Jr.',
-                   Guest_Count="1,200", Wedding_Fee="$450.00"),
+                   Guest_Count="1,200", Wedding_Fee="$450.00", Submitted="January 5, 2026 10:40 AM",
+                   Amount_Paid="$450.00", Payment_Status="Paid", Policy_Acknowledged="Yes"),
         detail_row("CHAPEL-1780000000002", "memorial", "June 7, 2026", Deceased_Name="Ruth 🌷 Ames",
-                   Memorial_Garden_Placement="Yes"),
+                   Memorial_Garden_Placement="Yes", Payment_Status="Pending", Policy_Acknowledged="No"),
         detail_row("CHAPEL-1780000000003", "Funeral", "June 8, 2026", Deceased_Name="Carl Ames",
                    Memorial_Garden_Placement="No"),
         detail_row("CHAPEL-1780000000004", "baptism", "June 9, 2026", Baptism_Candidate_Name="Eli",
                    Parents_Names="Sam and Jo Lee", Baptism_Date="June 9, 2026", Baptism_Type="infant",
-                   Witnesses="Al, Bea"),
+                   Witnesses="Al, Bea", Amount_Paid="fifty"),
         detail_row("CHAPEL-1780000000005", "General Use", "June 10, 2026", Event_Type="Concert",
                    Organization_Name="Bay View Music", Event_Description="Evening\nrecital", Expected_Attendance="80",
                    Setup_Time="1pm", Cleanup_Time="17:30", Event_Fee="$150"),
@@ -728,9 +734,21 @@ def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreada
     assert db.query(waiting) == [
         ("0028_notion_wedding_details", "Guest Count 'about 100' is not a whole number"),
         ("0030_notion_baptism_details", "Baptism Type 'Sprinkling' is not one of Infant, Adult, Dedication"),
+        ("0032_notion_chapel_payments", "Amount Paid 'fifty' is not an amount of money"),
+    ]
+    # the money received, and the policy acknowledged when the page was submitted (a payment status
+    # without an amount is no payment)
+    paid = f"SELECT {service_of.replace('d.service_id', 'd.chapel_service_id')}, amount, notes FROM finance.payments d"
+    assert db.query(f"{paid} WHERE {from_notion}") == [("CHAPEL-1780000000001", 450, "Payment Status in Notion: Paid")]
+    assert db.query(
+        f"SELECT {service_of}, acknowledged, acknowledged_at FROM events.policy_acknowledgments d "
+        f"WHERE {from_notion} ORDER BY 1"
+    ) == [
+        ("CHAPEL-1780000000001", True, datetime(2026, 1, 5, 15, 40, tzinfo=UTC)),
+        ("CHAPEL-1780000000002", False, None),
     ]
     # every staged page counted by each detail migration: migrated + quarantined + excluded = staged
-    for name, migrated in (("0028", 1), ("0029", 2), ("0030", 1), ("0031", 1)):
+    for name, migrated in (("0028", 1), ("0029", 2), ("0030", 1), ("0031", 1), ("0032", 1), ("0033", 2)):
         migration = next(m for m in RECORDS if m.NAME.startswith(name))
         with db.connect() as conn:
             state = data_migrate.status(conn, migration.NAME)
@@ -749,7 +767,7 @@ def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreada
     assert db.query(weddings) == [('Ann & Bo "the couple", Jr.', 1200), ("Cy & Di", 100)]
     baptisms = f"SELECT child_name FROM events.baptism_details WHERE {from_notion} ORDER BY 1"
     assert db.query(baptisms) == [("Eli",), ("Gus",)]
-    assert [r[0] for r in db.query(waiting)] == ["0030_notion_baptism_details"]
+    assert [r[0] for r in db.query(waiting)] == ["0030_notion_baptism_details", "0032_notion_chapel_payments"]
     rows[0][DETAIL_HEADER.index("Type")] = "Funeral"
     export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
     sync_export(db, export)

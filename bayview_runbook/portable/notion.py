@@ -74,7 +74,9 @@ CHAPEL_STATUS = {
     "rejected": "rejected", "declined": "rejected",
     "cancelled": "cancelled", "canceled": "cancelled",
 }  # fmt: skip
-NO_PAYMENTS = "the Notion databases hold no payments (Payment Status and Amount Paid are not carried)"
+NO_PAYMENTS = (
+    "the Notion databases hold no payments as records of their own: a chapel page's Amount Paid is a property of it"
+)
 EMBEDDED = "a person exists in Notion only as properties of an application page: write it with its record"
 READ_ONLY = "this Notion adapter is read-only: construct it with writes=True to write to Notion"
 

@@ -42,15 +42,23 @@ def created_pages(database: str, values_view: str, columns: tuple[str, ...], mor
             ON true)"""
 
 
+CHAPEL_TYPES = ("wedding", "memorial", "funeral", "baptism", "general_use")
+
+
 def chapel_detail_query(
-    service_types: tuple[str, ...], raw: dict[str, str], fields: dict[str, str], problem: str = "NULL::text"
+    service_types: tuple[str, ...],
+    raw: dict[str, str],
+    fields: dict[str, str],
+    problem: str = "NULL::text",
+    given: str | None = None,
 ) -> str:
     """One candidate per staged page for the keys in (%(lo)s, %(hi)s] (role 'record'): the detail
     of the chapel service that 0025 created from the page, where the page's Type is one of
     service_types and the page gives any of `raw` (name: Notion property, read as its cleaned text,
     placeholders NULL); every other page is excluded. `fields` computes each target field over the
     raw values (r.<name>); `problem`, over the fields (f.<field>) and raw values, says why one cannot
-    be read. A detail waits in quarantine while its service is not in the new design."""
+    be read; `given` (over the same) whether the page holds the detail, by default any raw value.
+    A detail waits in quarantine while its service is not in the new design."""
     types = ", ".join(f"'{t}'" for t in service_types)
     waiting = "its chapel service (this page, by 0025_notion_chapel_services) is not in the new design"
     read = ", ".join(f"p.texts ->> '{prop}' AS {name}" for name, prop in raw.items())
@@ -63,7 +71,7 @@ def chapel_detail_query(
           LEFT JOIN LATERAL (
               SELECT (SELECT x.id FROM events.chapel_services x
                        WHERE x.legacy_table = '{STAGED}' AND x.legacy_id = p.id) AS service_id,
-                     f.*, coalesce({", ".join(f"r.{name}" for name in raw)}) IS NOT NULL AS given,
+                     f.*, {given or f"coalesce({', '.join(f'r.{name}' for name in raw)}) IS NOT NULL"} AS given,
                      {problem} AS problem
                 FROM (SELECT {read} OFFSET 0) r
                CROSS JOIN LATERAL (SELECT {computed} OFFSET 0) f
