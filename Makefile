@@ -72,9 +72,9 @@ test: venv browser
 	$(BIN)/pytest -m "not e2e"
 
 # The slow end-to-end cases make test leaves out or samples: every Molecule scenario and the phases
-# under the application's load. CI runs them after make test.
+# under the application's load. CI runs them after make test (E2E_ARGS: more pytest arguments).
 e2e: venv browser
-	BAYVIEW_FULL_MATRIX=1 $(BIN)/pytest -m "molecule or e2e"
+	BAYVIEW_FULL_MATRIX=1 $(BIN)/pytest -m "molecule or e2e" $(E2E_ARGS)
 
 # The whole fault-injection matrix (hours: nightly-style): one line per injection point and
 # "survived N of N". FAULTS_ARGS narrows it, e.g. FAULTS_ARGS="--scenario phase3 --kind sigkill".
