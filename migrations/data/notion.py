@@ -63,22 +63,29 @@ def chapel_detail_query(
     waiting = "its chapel service (this page, by 0025_notion_chapel_services) is not in the new design"
     read = ", ".join(f"p.texts ->> '{prop}' AS {name}" for name, prop in raw.items())
     computed = ", ".join(f"{expr} AS {name}" for name, expr in fields.items())
+    of_type = (
+        f"p.notion_database = 'chapel' AND p.outcome = 'created' "
+        f"AND migration.notion_option(p.texts ->> 'Type') IN ({types})"
+    )
+    # the pages of this Type, read; every other page (most of them, often) a row of NULLs, unread
     return f"""
         SELECT p.id AS legacy_id, 'record'::text AS role, d.service_id, {", ".join(f"d.{f}" for f in fields)},
-               d.given IS TRUE AS has_data,
+               d.given AS has_data,
                coalesce(CASE WHEN d.service_id IS NULL THEN '{waiting}' END, d.problem) AS problem
           FROM {STAGED} p
-          LEFT JOIN LATERAL (
+         CROSS JOIN LATERAL (
               SELECT (SELECT x.id FROM events.chapel_services x
                        WHERE x.legacy_table = '{STAGED}' AND x.legacy_id = p.id) AS service_id,
                      f.*, {given or f"coalesce({', '.join(f'r.{name}' for name in raw)}) IS NOT NULL"} AS given,
                      {problem} AS problem
                 FROM (SELECT {read} OFFSET 0) r
                CROSS JOIN LATERAL (SELECT {computed} OFFSET 0) f
-               WHERE p.notion_database = 'chapel' AND p.outcome = 'created'
-                 AND migration.notion_option(p.texts ->> 'Type') IN ({types})
-          ) d ON true
-         WHERE p.id > %(lo)s AND p.id <= %(hi)s
+         ) d
+         WHERE p.id > %(lo)s AND p.id <= %(hi)s AND {of_type}
+        UNION ALL
+        SELECT p.id, 'record'::text, NULL::bigint, {", ".join("NULL" for _ in fields)}, false, NULL::text
+          FROM {STAGED} p
+         WHERE p.id > %(lo)s AND p.id <= %(hi)s AND ({of_type}) IS NOT TRUE
     """
 
 
