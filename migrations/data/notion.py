@@ -5,6 +5,8 @@ reconciliation created it is a candidate; every other page (matched, quarantined
 the other database) is excluded. Quarantined pages stay in migration.notion_pages with their
 reason; docs/notion.md has the rules."""
 
+from .cleaning import SERVICES, parent
+
 STAGED = "migration.notion_pages"
 
 
@@ -74,8 +76,7 @@ def chapel_detail_query(
                coalesce(CASE WHEN d.service_id IS NULL THEN '{waiting}' END, d.problem) AS problem
           FROM {STAGED} p
          CROSS JOIN LATERAL (
-              SELECT (SELECT x.id FROM events.chapel_services x
-                       WHERE x.legacy_table = '{STAGED}' AND x.legacy_id = p.id) AS service_id,
+              SELECT {parent(SERVICES, STAGED, "p.id")} AS service_id,
                      f.*, {given or f"coalesce({', '.join(f'r.{name}' for name in raw)}) IS NOT NULL"} AS given,
                      {problem} AS problem
                 FROM (SELECT {read} OFFSET 0) r
