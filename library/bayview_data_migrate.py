@@ -127,6 +127,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.bayview import db  # import-safe: it guards psycopg itself
+from ansible.module_utils.bayview.errors import RunbookError
 from ansible.module_utils.bayview.module_support import new_module, run_guarded
 
 try:  # the engine needs psycopg (a store, boto3): without them new_module says so, naming the library
@@ -203,14 +204,20 @@ def main() -> None:
         if p["data_migration"] is not None:
             module.exit_json(**_one(module, p, p["data_migration"]))
         # Several in one call, in the order given (each after those it depends on; reversed: last first).
+        # The first that fails stops the call; its error names it and those already done.
         results = []
         for name in p["data_migrations"]:
-            one = _one(module, p, name)
+            try:
+                one = _one(module, p, name)
+            except RunbookError as err:
+                done = [r["data_migration"] for r in results]
+                raise RunbookError(f"{name}: {err.message}", err.next_step, **err.details, completed=done) from err
+            except Exception as exc:
+                raise RuntimeError(f"{name}: {exc}") from exc
             results.append({"data_migration": name, **one})
         module.exit_json(changed=any(r["changed"] for r in results), results=results)
 
-    name = p["data_migration"] or ", ".join(p["data_migrations"] or [])
-    run_guarded(module, action, database=db.describe(p), data_migration=name)
+    run_guarded(module, action, database=db.describe(p), data_migration=p["data_migration"] or p["data_migrations"])
 
 
 if __name__ == "__main__":

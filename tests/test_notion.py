@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -428,6 +429,10 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
     rollback = run_playbook(db, "emergency_rollback.yml", "-e", "target_version=9", "-e", store_arg)
     assert rollback.returncode == 0, rollback.output[-4000:]
+    # Every data migration reversed in one call, last first, and the report names them.
+    reported = rollback.stdout.partition("Data migrations reversed:")[2].partition("Rolled back:")[0]
+    named = re.findall(r"\d{4}_\w+", reported)
+    assert named == list(reversed(data_migrations.names(ROOT / "migrations" / "data"))), reported
     assert db.scalar("SELECT to_regclass('migration.notion_pages')") is None
     assert db.scalar("SELECT count(*) FROM property.memorial_applications") == 0
     assert db.scalar("SELECT count(*) FROM events.chapel_services") == 0

@@ -3,10 +3,12 @@ payments, migrated by the same engine as the persons, on real PostgreSQL with ho
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from ansible.module_utils.bayview import data_migrate, data_migrations, data_sync, migrate, validate
@@ -192,6 +194,30 @@ def test_a_migration_waits_for_what_it_depends_on_and_is_reversed_after_its_depe
     data_migrate.reverse(params, load("0005_wedding_details"))
     data_migrate.reverse(params, load("0004_chapel_services"), dependents=["0005_wedding_details"])
     assert phase2_db.scalar("SELECT count(*) FROM events.chapel_services") == 0
+
+
+def test_one_module_call_for_several_migrations_stops_at_the_first_refused_naming_it_and_those_done(phase2_db):
+    """Phase 3's sync and the emergency rollback's reverse give the module a list (one call, not one
+    per migration): the first that fails stops the call, and its error says which and what is done."""
+    arguments = phase2_db.params() | {
+        "data_migrations": ["0003_memorial_applications", "0005_wedding_details", "0006_memorial_service_details"],
+        "data_migrations_dir": str(DATA),
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local"]
+        + ["-m", "ansible.legacy.bayview_data_migrate", "-a", json.dumps(arguments)]
+        + ["-e", f"ansible_python_interpreter={sys.executable}", "--one-line"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout[-3000:]
+    failure = json.loads(result.stdout.partition("localhost | FAILED! => ")[2])
+    assert failure["msg"].startswith("0005_wedding_details: ") and "depends on 0004_chapel_services" in failure["msg"]
+    assert failure["completed"] == ["0003_memorial_applications"] and failure["next_step"]
+    done = phase2_db.query("SELECT data_migration, status FROM migration.data_migration_checkpoints")
+    assert done == [("0003_memorial_applications", "completed")]  # the one after the refusal never started
 
 
 def test_reversing_one_migration_leaves_the_others_and_legacy_intact(phase2_db):
