@@ -423,7 +423,7 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
     # the application; the service; the deceased and contact; no chapel contact; the wedding's details;
     # no other detail, payment or acknowledgment
-    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0]
+    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0]
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
@@ -664,6 +664,11 @@ DETAIL_HEADER = [
     "Amount Paid",
     "Payment Status",
     "Policy Acknowledged",
+    "Has Music",
+    "Needs Piano",
+    "Needs Organ",
+    "Performance Location",
+    "Musicians List",
 ]
 
 
@@ -786,6 +791,69 @@ def test_a_notion_only_chapel_page_brings_the_details_of_its_type_and_an_unreada
     assert db.scalar(f"SELECT count(*) FROM events.memorial_service_details WHERE {from_notion}") == 2
     assert db.scalar(f"SELECT count(*) FROM events.chapel_services WHERE {from_notion}") == 9
     assert db.scalar("SELECT count(*) FROM crouse_chapel.service_applications WHERE id = %s", [matched]) == 1
+
+
+def test_a_notion_only_chapel_page_brings_its_music_and_musicians_and_an_unreadable_place_waits_in_quarantine(
+    phase2_db, tmp_path
+):
+    db = phase2_db
+    for migration in RECORDS:  # Phase 3 ran them before anything was staged
+        data_migrate.run(db.params(), migration)
+    rows = [
+        detail_row("CHAPEL-1790000000001", "Wedding", "July 1, 2026", Has_Music="Yes", Needs_Piano="No",
+                   Needs_Organ="Yes", Performance_Location="balcony",
+                   Musicians_List='Ann Lee (organ), Bo "Sax" Diaz,\n🎻 Cy'),
+        # the piano alone is music; three unticked boxes are none
+        detail_row("CHAPEL-1790000000002", "Memorial", "July 2, 2026", Has_Music="No", Needs_Piano="Yes",
+                   Needs_Organ="No"),
+        detail_row("CHAPEL-1790000000003", "Baptism", "July 3, 2026", Has_Music="No", Needs_Piano="No",
+                   Needs_Organ="No"),
+        detail_row("CHAPEL-1790000000004", "General Use", "July 4, 2026", Has_Music="Yes",
+                   Performance_Location="Front lawn"),
+    ]  # fmt: skip
+    export = tmp_path / "Chapel Services 9e0f.csv"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    assert sync_export(db, export)["reconciliation"]["reconciled"]
+
+    service_of = (
+        "(SELECT p.page_key FROM events.chapel_services s JOIN migration.notion_pages p ON p.id = s.legacy_id "
+        "WHERE s.id = d.service_id AND s.legacy_table = 'migration.notion_pages')"
+    )
+    music = (
+        f"SELECT {service_of}, needs_piano, needs_organ, performance_location, piece FROM events.service_music d "
+        "WHERE legacy_table = 'migration.notion_pages' ORDER BY 1"
+    )
+    assert db.query(music) == [
+        ("CHAPEL-1790000000001", False, True, "balcony", None),
+        ("CHAPEL-1790000000002", True, False, None, None),
+    ]
+    assert db.query(f"SELECT {service_of}, musician_name, instrument FROM events.service_musicians d") == [
+        ("CHAPEL-1790000000001", 'Ann Lee (organ), Bo "Sax" Diaz,\n🎻 Cy', None)
+    ]
+    waiting = "SELECT data_migration, reason FROM migration.quarantine"
+    assert db.query(waiting) == [
+        ("0034_notion_service_music", "Performance Location 'Front lawn' is not one of Sanctuary, Balcony, Both")
+    ]
+    for migration in RECORDS[-2:]:  # every staged page counted: migrated + quarantined + excluded = staged
+        with db.connect() as conn:
+            state = data_migrate.status(conn, migration.NAME)
+        assert state["migrated"] + state["quarantined"] + state["excluded"] == state["legacy_total"] == 4, state
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+    assert sync_export(db, export)["changed"] == 0
+
+    # The place mended in Notion: its music arrives and its quarantine is closed.
+    rows[3][DETAIL_HEADER.index("Performance Location")] = "Sanctuary"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    sync_export(db, export)
+    assert db.query(music)[-1] == ("CHAPEL-1790000000004", None, None, "sanctuary", None)  # boxes not given: unknown
+    assert db.query(waiting) == []
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+
+    # Reverse of the music removes its rows alone; the musicians and the services stay.
+    data_migrate.reverse(db.params(), RECORDS[-2], dependents=[])
+    assert db.scalar("SELECT count(*) FROM events.service_music") == 0
+    assert db.scalar("SELECT count(*) FROM events.service_musicians") == 1
+    assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 4
 
 
 def test_a_full_read_marks_the_pages_notion_no_longer_has_and_keeps_them_and_their_records(phase2_db):
