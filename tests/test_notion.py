@@ -21,6 +21,7 @@ from bayview_runbook.notion_local import NotionServer
 DATA = ROOT / "migrations" / "data"
 # The Notion-only records, their persons and their details, as bayview_notion_record_migrations picks them.
 RECORDS = [data_migrations.load(DATA, n) for n in data_migrations.names(DATA) if "_notion_" in n]
+BY_NAME = {m.NAME: m for m in RECORDS}
 TOKEN = "secret_" + "x" * 20  # a made-up integration secret: never shown anywhere
 MEMORIAL_DS, CHAPEL_DS = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"
 BOM = "\ufeff"
@@ -94,7 +95,8 @@ def pages(db) -> dict[str, tuple]:
     }
 
 
-# What the forms and the API wrote, as the views read it (migration 0016's readers); None: unreadable.
+# What the forms and the API wrote, as the views read it (migration 0016's readers, 0019's of a moment);
+# None: unreadable.
 READ = [
     ("notion_date", "2026-01-05", "2026-01-05"),
     ("notion_date", "2026-01-05T10:40:00.000Z", "2026-01-05"),
@@ -124,6 +126,11 @@ READ = [
     ("notion_timestamp", "2026-07-05T10:40:30", "2026-07-05 14:40:30+00"),  # Bay View's zone, in summer
     ("notion_timestamp", "January 5, 2026 10:40 AM", "2026-01-05 15:40:00+00"),
     ("notion_timestamp", "January 5, 2026", "2026-01-05 05:00:00+00"),
+    ("notion_timestamp", "2026-01-05", "2026-01-05 05:00:00+00"),  # the API's date without a time
+    ("notion_timestamp", "January 5, 2026 14:00", "2026-01-05 19:00:00+00"),
+    ("notion_timestamp", "January 5, 2026 10:61 PM", None),  # not midnight: the time is unreadable
+    ("notion_timestamp", "January 5, 2026 at noon", None),
+    ("notion_timestamp", "2026-01-05 10:40", None),
     ("notion_timestamp", "2026-01-05T24:00", None),
     ("notion_timestamp", "2026-01-05T10:40:61Z", None),
     ("notion_timestamp", "2026-01-05T10:40+15", None),
@@ -422,8 +429,8 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     # Phase 3 creates their records (here its data migrations alone, as it runs them).
     migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
     # the application; the service; the deceased and contact; no chapel contact; the wedding's details;
-    # no other detail, payment or acknowledgment
-    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    # no other detail, payment, acknowledgment, music, musician or equipment
+    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
@@ -669,6 +676,14 @@ DETAIL_HEADER = [
     "Needs Organ",
     "Performance Location",
     "Musicians List",
+    "Additional Chairs",
+    "Stand Microphone",
+    "Wireless Microphone",
+    "CD Player",
+    "Communion Service",
+    "Guest Book Stand",
+    "Roped Seating",
+    "Equipment Needs",
 ]
 
 
@@ -834,7 +849,8 @@ def test_a_notion_only_chapel_page_brings_its_music_and_musicians_and_an_unreada
     assert db.query(waiting) == [
         ("0034_notion_service_music", "Performance Location 'Front lawn' is not one of Sanctuary, Balcony, Both")
     ]
-    for migration in RECORDS[-2:]:  # every staged page counted: migrated + quarantined + excluded = staged
+    music_migrations = [BY_NAME["0034_notion_service_music"], BY_NAME["0035_notion_service_musicians"]]
+    for migration in music_migrations:  # every staged page counted: migrated + quarantined + excluded = staged
         with db.connect() as conn:
             state = data_migrate.status(conn, migration.NAME)
         assert state["migrated"] + state["quarantined"] + state["excluded"] == state["legacy_total"] == 4, state
@@ -850,9 +866,90 @@ def test_a_notion_only_chapel_page_brings_its_music_and_musicians_and_an_unreada
     assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
 
     # Reverse of the music removes its rows alone; the musicians and the services stay.
-    data_migrate.reverse(db.params(), RECORDS[-2], dependents=[])
+    data_migrate.reverse(db.params(), BY_NAME["0034_notion_service_music"], dependents=[])
     assert db.scalar("SELECT count(*) FROM events.service_music") == 0
     assert db.scalar("SELECT count(*) FROM events.service_musicians") == 1
+    assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 4
+
+
+def test_a_notion_only_chapel_page_brings_a_row_for_each_item_of_equipment_it_asks_for_and_an_unreadable_one_waits(
+    phase2_db, tmp_path
+):
+    db = phase2_db
+    legacy_equipment = (
+        "SELECT count(*) FROM events.service_equipment WHERE legacy_table = 'crouse_chapel.service_equipment'"
+    )
+    for migration in RECORDS:  # Phase 3 ran them before anything was staged
+        data_migrate.run(db.params(), migration)
+    from_legacy = db.scalar(legacy_equipment)
+    needs = 'Easel, "large", for the 🎨 photo\nand a table'
+    rows = [
+        detail_row("CHAPEL-1800000000001", "Wedding", "August 1, 2026", Additional_Chairs="20", Stand_Microphone="Yes",
+                   Wireless_Microphone="No", CD_Player="Yes", Guest_Book_Stand="Yes", Roped_Seating="No",
+                   Equipment_Needs=needs),
+        # no chairs and unticked boxes ask for nothing
+        detail_row("CHAPEL-1800000000002", "Memorial", "August 2, 2026", Additional_Chairs="0", Stand_Microphone="No",
+                   CD_Player="No"),
+        detail_row("CHAPEL-1800000000003", "Baptism", "August 3, 2026", Additional_Chairs="a dozen",
+                   Communion_Service="Yes", Roped_Seating="Maybe"),
+        detail_row("CHAPEL-1800000000004", "General Use", "August 4, 2026"),
+    ]  # fmt: skip
+    export = tmp_path / "Chapel Services 5a6b.csv"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    assert sync_export(db, export)["reconciliation"]["reconciled"]
+
+    equipment = (
+        "SELECT p.page_key, d.legacy_role, d.equipment, d.quantity FROM events.service_equipment d "
+        "JOIN events.chapel_services s ON s.id = d.service_id JOIN migration.notion_pages p ON p.id = s.legacy_id "
+        "WHERE d.legacy_table = 'migration.notion_pages' AND s.legacy_table = 'migration.notion_pages' ORDER BY 1, 2"
+    )
+    assert db.query(equipment) == [
+        ("CHAPEL-1800000000001", "additional_chairs", "Additional Chairs", 20),
+        ("CHAPEL-1800000000001", "cd_player", "CD Player", 1),
+        ("CHAPEL-1800000000001", "equipment_needs", needs, 1),
+        ("CHAPEL-1800000000001", "guest_book_stand", "Guest Book Stand", 1),
+        ("CHAPEL-1800000000001", "stand_microphone", "Stand Microphone", 1),
+        ("CHAPEL-1800000000003", "communion_service", "Communion Service", 1),
+    ]
+    waiting = "SELECT data_migration, role, reason FROM migration.quarantine ORDER BY role"
+    assert db.query(waiting) == [
+        ("0036_notion_service_equipment", "additional_chairs", "Additional Chairs 'a dozen' is not a whole number"),
+        ("0036_notion_service_equipment", "roped_seating", "Roped Seating 'Maybe' is not Yes or No"),
+    ]
+    with db.connect() as conn:
+        state = data_migrate.status(conn, "0036_notion_service_equipment")
+    # every staged page is the source of one candidate per item: 4 pages, 8 items
+    assert (state["legacy_total"], state["candidates"], state["migrated"], state["quarantined"]) == (4, 32, 6, 2), state
+    assert state["migrated"] + state["quarantined"] + state["excluded"] == state["candidates"], state
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+    assert sync_export(db, export)["changed"] == 0
+
+    # Mended in Notion: the chairs counted, the microphone unticked, the rope set. The microphone's row
+    # goes, the chairs' and the rope's come, the quarantine is closed, the other rows keep their ids.
+    cd_player = "SELECT id FROM events.service_equipment WHERE legacy_role = 'cd_player'"
+    ids_before = db.query(cd_player)
+    rows[0][DETAIL_HEADER.index("Stand Microphone")] = "No"
+    rows[2][DETAIL_HEADER.index("Additional Chairs")] = "12"
+    rows[2][DETAIL_HEADER.index("Roped Seating")] = "Yes"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    sync_export(db, export)
+    assert [r[:2] for r in db.query(equipment)] == [
+        ("CHAPEL-1800000000001", "additional_chairs"),
+        ("CHAPEL-1800000000001", "cd_player"),
+        ("CHAPEL-1800000000001", "equipment_needs"),
+        ("CHAPEL-1800000000001", "guest_book_stand"),
+        ("CHAPEL-1800000000003", "additional_chairs"),
+        ("CHAPEL-1800000000003", "communion_service"),
+        ("CHAPEL-1800000000003", "roped_seating"),
+    ]
+    assert db.query(waiting) == []
+    assert db.query(cd_player) == ids_before
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+
+    # Reverse of the equipment removes its rows alone: the legacy equipment and the services stay.
+    data_migrate.reverse(db.params(), BY_NAME["0036_notion_service_equipment"], dependents=[])
+    assert db.scalar("SELECT count(*) FROM events.service_equipment WHERE legacy_table = 'migration.notion_pages'") == 0
+    assert db.scalar(legacy_equipment) == from_legacy
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 4
 
 

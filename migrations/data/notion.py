@@ -45,6 +45,17 @@ def created_pages(database: str, values_view: str, columns: tuple[str, ...], mor
 
 
 CHAPEL_TYPES = ("wedding", "memorial", "funeral", "baptism", "general_use")
+# A detail waits in quarantine while its service is not in the new design.
+WAITING = "its chapel service (this page, by 0025_notion_chapel_services) is not in the new design"
+
+
+def created_chapel_pages(service_types: tuple[str, ...]) -> str:
+    """Whether the staged page p is a chapel page that 0025 created a service from, of one of these Types."""
+    types = ", ".join(f"'{t}'" for t in service_types)
+    return (
+        f"p.notion_database = 'chapel' AND p.outcome = 'created' "
+        f"AND migration.notion_option(p.texts ->> 'Type') IN ({types})"
+    )
 
 
 def chapel_detail_query(
@@ -59,21 +70,15 @@ def chapel_detail_query(
     service_types and the page gives any of `raw` (name: Notion property, read as its cleaned text,
     placeholders NULL); every other page is excluded. `fields` computes each target field over the
     raw values (r.<name>); `problem`, over the fields (f.<field>) and raw values, says why one cannot
-    be read; `given` (over the same) whether the page holds the detail, by default any raw value.
-    A detail waits in quarantine while its service is not in the new design."""
-    types = ", ".join(f"'{t}'" for t in service_types)
-    waiting = "its chapel service (this page, by 0025_notion_chapel_services) is not in the new design"
+    be read; `given` (over the same) whether the page holds the detail, by default any raw value."""
     read = ", ".join(f"p.texts ->> '{prop}' AS {name}" for name, prop in raw.items())
     computed = ", ".join(f"{expr} AS {name}" for name, expr in fields.items())
-    of_type = (
-        f"p.notion_database = 'chapel' AND p.outcome = 'created' "
-        f"AND migration.notion_option(p.texts ->> 'Type') IN ({types})"
-    )
+    of_type = created_chapel_pages(service_types)
     # the pages of this Type, read; every other page (most of them, often) a row of NULLs, unread
     return f"""
         SELECT p.id AS legacy_id, 'record'::text AS role, d.service_id, {", ".join(f"d.{f}" for f in fields)},
                d.given AS has_data,
-               coalesce(CASE WHEN d.service_id IS NULL THEN '{waiting}' END, d.problem) AS problem
+               coalesce(CASE WHEN d.service_id IS NULL THEN '{WAITING}' END, d.problem) AS problem
           FROM {STAGED} p
          CROSS JOIN LATERAL (
               SELECT {parent(SERVICES, STAGED, "p.id")} AS service_id,

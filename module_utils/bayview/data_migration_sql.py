@@ -12,7 +12,8 @@ so that migrated + quarantined + excluded = candidates, at every checkpoint.
 
 Two kinds of link, one shape: a person is linked through core.person_legacy_links (one legacy
 row names several people, by role); a record (a memorial application, a chapel service, a
-payment) carries its link itself (legacy_table, legacy_id, data_migration; role 'record').
+payment) carries its link itself (legacy_table, legacy_id, data_migration; role 'record', or
+the role it keeps itself where one legacy row is the source of several records: ROLE_COLUMNS).
 Every statement reads links through Target.links, the same relation for both.
 """
 
@@ -24,6 +25,11 @@ from psycopg import sql
 
 # Targets linked through a table of their own: target -> (link table, its column of the target's id).
 LINK_TABLES = {"core.persons": ("core.person_legacy_links", "person_id")}
+
+# Record targets one legacy row can be the source of several rows of, one per item (its role):
+# target -> the column that keeps the role. A Notion chapel page asks for each item of equipment
+# in a property of its own (0036); a row of the legacy equipment table is one item (role 'record').
+ROLE_COLUMNS = {"events.service_equipment": "legacy_role"}
 
 # Written besides the fields, on insert and on update (the persons' own provenance columns).
 INSERT_EXTRAS = {"core.persons": {"migration_source": "%(legacy_table)s", "migration_date": "now()"}}
@@ -37,6 +43,7 @@ class Target:
         self.table = migration.TARGET
         self.fields = tuple(migration.FIELDS)
         self.link_table, self.link_column = LINK_TABLES.get(self.table, (None, None))
+        self.role_column = ROLE_COLUMNS.get(self.table)
 
     @property
     def links(self) -> sql.Composable:
@@ -45,10 +52,11 @@ class Target:
             return sql.SQL("(SELECT {} AS target_id, legacy_table, legacy_id, role, data_migration FROM {})").format(
                 sql.Identifier(self.link_column), sql.SQL(self.link_table)
             )
+        role = sql.Identifier(self.role_column) if self.role_column else sql.SQL("'record'::text")
         return sql.SQL(
-            "(SELECT id AS target_id, legacy_table, legacy_id, 'record'::text AS role, data_migration "
+            "(SELECT id AS target_id, legacy_table, legacy_id, {} AS role, data_migration "
             "FROM {} WHERE legacy_id IS NOT NULL)"
-        ).format(sql.SQL(self.table))
+        ).format(role, sql.SQL(self.table))
 
     def _fields(self, alias: str = "") -> sql.Composable:
         return sql.SQL(", ").join(sql.Identifier(alias, f) if alias else sql.Identifier(f) for f in self.fields)
@@ -67,6 +75,9 @@ class Target:
         else:
             columns = sql.SQL("{}, legacy_table, legacy_id, data_migration").format(self._fields())
             values = sql.SQL("{}, %(legacy_table)s, legacy_id, %(name)s").format(self._fields())
+            if self.role_column:
+                columns = sql.SQL("{}, {}").format(columns, sql.Identifier(self.role_column))
+                values = sql.SQL("{}, role").format(values)
             linked = sql.SQL("linked AS (SELECT 1 FROM written)")  # a record is its own link
         return sql.SQL(
             "written AS (INSERT INTO {} (id, {}) OVERRIDING SYSTEM VALUE "
