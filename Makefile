@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule e2e faults sanity bench clean
+.PHONY: help pg-binaries browser venv rehearsal rehearsal-db rehearsal-stop test lint unit molecule e2e faults sanity bench docs clean
 
 help:
 	@echo "make rehearsal       full rehearsal on a disposable local PostgreSQL"
@@ -20,6 +20,7 @@ help:
 	@echo "make molecule        every Molecule scenario"
 	@echo "make e2e             every Molecule scenario and the phases under the application's load (CI)"
 	@echo "make faults          the whole fault-injection matrix (hours; FAULTS_ARGS narrows it)"
+	@echo "make docs            write docs/mapping.md's column-by-column part from the data migrations"
 
 # The PostgreSQL 15 server binaries (initdb, pg_ctl) and client tools; installed when missing.
 pg-binaries:
@@ -87,6 +88,9 @@ sanity: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+docs: venv
+	$(BIN)/python -m bayview_runbook.mapping_doc docs/mapping.md
 
 clean: rehearsal-stop
 	rm -rf $(VENV) $(STATE)

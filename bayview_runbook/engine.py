@@ -23,6 +23,7 @@ if str(MODULE_UTILS) not in ansible.module_utils.__path__:
 
 # The engine modules the package uses, imported once the path above is set.
 from ansible.module_utils.bayview import (  # noqa: E402
+    coverage,
     data_migrate,
     data_migration_sql,
     data_migrations,
@@ -41,6 +42,7 @@ __all__ = [
     "ROOT",
     "SQL_MIGRATIONS",
     "RunbookError",
+    "coverage",
     "data_migrate",
     "data_migration_sql",
     "data_migrations",

@@ -14,6 +14,8 @@ from conftest import ROOT, drop_database, new_database, run_playbook
 from conftest import TestDatabase as Database
 from psycopg import sql
 
+from bayview_runbook import mapping_doc
+
 DATA_MIGRATIONS = ROOT / "migrations" / "data"
 CONFIGURED = data_migrations.names(DATA_MIGRATIONS)  # bayview_data_migrations' default: all of them
 PERSONS_ONLY = ["0001_memorial_persons", "0002_chapel_persons"]
@@ -101,6 +103,28 @@ def test_declarations_are_checked_for_form(empty_db):
     ]:
         with pytest.raises(RunbookError, match=says):
             report(empty_db, [migration(**declared)])
+
+
+def test_the_mapping_document_says_where_every_column_of_every_data_migration_goes(tmp_path):
+    document = (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
+    assert mapping_doc.current(document) == mapping_doc.generated(), "docs/mapping.md is behind: run make docs"
+    for migration in data_migrations.load_all(DATA_MIGRATIONS):
+        carried, not_carried = coverage.declarations(migration)
+        part = document.partition(f"### `{migration.NAME}`")[2].partition("\n### ")[0]
+        for column in [*carried, *not_carried]:
+            assert f"| `{column}` |" in part, (migration.NAME, column)
+
+    # A stale part is written anew, the prose around it kept; a document without the markers is refused.
+    stale = tmp_path / "mapping.md"
+    stale.write_text(
+        f"Prose.\n\n{mapping_doc.BEGIN}\n### `0001_old`\n{mapping_doc.END}\nMore prose.\n", encoding="utf-8"
+    )
+    assert mapping_doc.main([str(stale)]) == 0
+    assert stale.read_text(encoding="utf-8") == f"Prose.\n\n{mapping_doc.generated()}\nMore prose.\n"
+    unmarked = tmp_path / "unmarked.md"
+    unmarked.write_text("Prose only.\n", encoding="utf-8")
+    assert mapping_doc.main([str(unmarked)]) == 2
+    assert unmarked.read_text(encoding="utf-8") == "Prose only.\n"
 
 
 def test_complete_coverage_still_needs_a_passed_validation_of_every_migration(empty_db):
