@@ -429,8 +429,8 @@ def test_the_playbook_syncs_an_export_and_the_emergency_rollback_removes_what_th
     # Phase 3 creates their records (here its data migrations alone, as it runs them).
     migrated = {m.NAME: data_migrate.run(db.params(), m)["migrated"] for m in RECORDS}
     # the application; the service; the deceased and contact; no chapel contact; the wedding's details;
-    # no other detail, payment, acknowledgment, music, musician or equipment
-    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    # no other detail, payment, acknowledgment, music, musician, equipment, clergy or note
+    assert list(migrated.values()) == [1, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 1
 
     # Rolling back Notion's migration takes the records the sync made with it, then the staged pages.
@@ -684,6 +684,9 @@ DETAIL_HEADER = [
     "Guest Book Stand",
     "Roped Seating",
     "Equipment Needs",
+    "Clergy Name",
+    "Clergy Approved",
+    "Notes",
 ]
 
 
@@ -951,6 +954,72 @@ def test_a_notion_only_chapel_page_brings_a_row_for_each_item_of_equipment_it_as
     assert db.scalar("SELECT count(*) FROM events.service_equipment WHERE legacy_table = 'migration.notion_pages'") == 0
     assert db.scalar(legacy_equipment) == from_legacy
     assert db.scalar("SELECT count(*) FROM events.chapel_services WHERE legacy_table = 'migration.notion_pages'") == 4
+
+
+def test_a_notion_only_chapel_page_brings_its_clergy_as_named_and_its_notes_whole(phase2_db, tmp_path):
+    db = phase2_db
+    for migration in RECORDS:  # Phase 3 ran them before anything was staged
+        data_migrate.run(db.params(), migration)
+    notes = 'Born March 3, 2025, Petoskey; "Grandma\'s" gown, please 🙏\nSecond line'
+    rows = [
+        detail_row("CHAPEL-1810000000001", "Baptism", "September 1, 2026", Clergy_Name="Rev. Ann O'Neil, D.Min.",
+                   Clergy_Approved="Yes", Notes=notes),
+        detail_row("CHAPEL-1810000000002", "Wedding", "September 2, 2026", Clergy_Name="Pastor Bo",
+                   Clergy_Approved="No"),
+        # an unticked box names no clergy; an unreadable one waits in quarantine, naming it
+        detail_row("CHAPEL-1810000000003", "Memorial", "September 3, 2026", Clergy_Approved="No", Notes="Not provided"),
+        detail_row("CHAPEL-1810000000004", "General Use", "September 4, 2026", Clergy_Name="Fr. Cy",
+                   Clergy_Approved="Pending"),
+    ]  # fmt: skip
+    export = tmp_path / "Chapel Services 7c8d.csv"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    assert sync_export(db, export)["reconciliation"]["reconciled"]
+
+    page_of = (
+        "(SELECT p.page_key FROM events.chapel_services s JOIN migration.notion_pages p ON p.id = s.legacy_id "
+        "WHERE s.id = d.service_id AND s.legacy_table = 'migration.notion_pages')"
+    )
+    clergy = (
+        f"SELECT {page_of}, clergy_id, clergy_name, clergy_approved FROM events.service_clergy d "
+        "WHERE legacy_table = 'migration.notion_pages' ORDER BY 1"
+    )
+    assert db.query(clergy) == [
+        ("CHAPEL-1810000000001", None, "Rev. Ann O'Neil, D.Min.", True),
+        ("CHAPEL-1810000000002", None, "Pastor Bo", False),
+    ]
+    assert db.query(f"SELECT {page_of}, note FROM events.service_notes d ORDER BY 1") == [
+        ("CHAPEL-1810000000001", notes)
+    ]
+    assert db.query("SELECT data_migration, reason FROM migration.quarantine") == [
+        ("0037_notion_service_clergy", "Clergy Approved 'Pending' is not Yes or No")
+    ]
+    for name in ("0037_notion_service_clergy", "0038_notion_service_notes"):
+        with db.connect() as conn:
+            state = data_migrate.status(conn, name)
+        assert state["migrated"] + state["quarantined"] + state["excluded"] == state["legacy_total"] == 4, state
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+    assert sync_export(db, export)["changed"] == 0
+
+    # Staff tie a name to the chapel's register; the page edited in Notion afterwards keeps the tie.
+    register = db.scalar("INSERT INTO events.clergy (name) VALUES ('Ann O''Neil') RETURNING id")
+    with db.connect() as conn:
+        conn.execute("UPDATE events.service_clergy SET clergy_id = %s WHERE clergy_name LIKE 'Rev. Ann%%'", [register])
+    rows[0][DETAIL_HEADER.index("Clergy Approved")] = "No"
+    rows[3][DETAIL_HEADER.index("Clergy Approved")] = "Yes"
+    export.write_bytes(csv_bytes(DETAIL_HEADER, rows))
+    sync_export(db, export)
+    assert db.query(clergy) == [
+        ("CHAPEL-1810000000001", register, "Rev. Ann O'Neil, D.Min.", False),
+        ("CHAPEL-1810000000002", None, "Pastor Bo", False),
+        ("CHAPEL-1810000000004", None, "Fr. Cy", True),
+    ]
+    assert db.query("SELECT reason FROM migration.quarantine") == []
+    assert validate.validate(db.params(), RECORDS, None, "test")["passed"]
+
+    # Reverse of the notes removes them alone; the clergy and the services stay.
+    data_migrate.reverse(db.params(), BY_NAME["0038_notion_service_notes"], dependents=[])
+    assert db.scalar("SELECT count(*) FROM events.service_notes") == 0
+    assert db.scalar("SELECT count(*) FROM events.service_clergy WHERE legacy_table = 'migration.notion_pages'") == 3
 
 
 def test_a_full_read_marks_the_pages_notion_no_longer_has_and_keeps_them_and_their_records(phase2_db):

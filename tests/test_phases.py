@@ -158,7 +158,7 @@ def check_phase3_report_in_a_browser(legacy_db, records_dir):
         assert "signed off by automatic (local rehearsal)" in by_css(By.ID, "signoff").text
         assert gate_restore_point in by_css(By.ID, "restore-points").text
         ledger_rows = [r.text for r in by_css(By.ID, "ledger").find_elements(By.CSS_SELECTOR, "tr")[1:]]
-        assert len(ledger_rows) == 20 and ledger_rows[-1].endswith("applied applied")
+        assert len(ledger_rows) == 22 and ledger_rows[-1].endswith("applied applied")
         memorial = by_css(By.ID, "counts").find_elements(By.CSS_SELECTOR, "tr")[1]
         assert memorial.find_elements(By.CSS_SELECTOR, "td")[4].text == f"{migrated:,}"
         assert "PASSED" in by_css(By.ID, "validation-result").text

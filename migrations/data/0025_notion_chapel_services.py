@@ -63,10 +63,8 @@ CARRIED = {
 # date, type and witnesses; a general use's event, organisation, attendance, times and fee; and by
 # 0032-0033 (any Type): the payment (Amount Paid, Payment Status) and the policy acknowledgment;
 # by 0034-0035: the music (Has Music, Needs Piano, Needs Organ, Performance Location) and the
-# Musicians List; by 0036: the equipment (Additional Chairs, the six item checkboxes, Equipment Needs).
-# Not yet carried into the new design from Notion (issue 13 continues): each is kept, unchanged, in
-# the staged page (migration.notion_pages.properties).
-_NOT_YET = "kept in the staged page; no record of the new design is created from it for a Notion-only service yet"
+# Musicians List; by 0036: the equipment (Additional Chairs, the six item checkboxes, Equipment Needs);
+# by 0037: the clergy (Clergy Name, Clergy Approved); by 0038: the Notes.
 NOT_CARRIED = {
     "Application ID": "the serial or CHAPEL-<ms> the form gave: the staged page keeps it, the record links to the page",
     "Database ID": "used to match the page to its legacy row; a created record has no legacy row",
@@ -74,17 +72,6 @@ NOT_CARRIED = {
     "Updated At": "Notion's own bookkeeping; the new row keeps its own updated_at",
     # The contact is carried by 0027_notion_chapel_persons.
     "Bay View Member": "whether the applicant is a member: the new design keeps no such flag on a service",
-    **{
-        p: _NOT_YET
-        for p in (
-            # the clergy: events.clergy is the chapel's register of clergy (one row per person); a
-            # free-text name can be tied to a row of it only by a guess, which staff must make
-            "Clergy Name",
-            "Clergy Approved",
-            # free text the new design has no column for on a service
-            "Notes",
-        )
-    },
 }
 
 
