@@ -16,6 +16,7 @@ from ansible.module_utils.bayview import data_migrate, data_migrations, data_syn
 from ansible.module_utils.bayview.errors import RunbookError
 from conftest import MIGRATIONS, ROOT, run_playbook
 
+from bayview_runbook import notion_local
 from bayview_runbook.notion_local import NotionServer
 
 DATA = ROOT / "migrations" / "data"
@@ -1150,5 +1151,34 @@ def test_a_retry_is_flagged_whichever_sync_brings_its_original_and_unflagged_whe
     assert pages(db)["MG-1768000240000"][4] == "MG-1768000000000"
     # The original is edited in Notion: another contact. Its retry no longer follows it.
     sync_rows(retry, row("MG-1768000000000", "someone.else@example.org"), *others)
+    assert pages(db)["MG-1768000240000"][4] is None
+    assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL") == 0
+
+
+def test_a_retry_is_unflagged_when_its_original_is_edited_in_notion_to_another_title_and_contact(phase2_db):
+    db = phase2_db
+
+    def values(title: str, contact: str) -> dict:
+        return {"Submission ID": title, "Application Type": "Immediate", "Contact Email": contact,
+                "Deceased Name": "Ada Lovelace", "Submission Date": "2026-01-08"}  # fmt: skip
+
+    with NotionServer(TOKEN) as server:
+        server.state.pages[CHAPEL_DS] = []  # shared with the integration, no page
+        original = server.state.add(
+            MEMORIAL_DS, values("MG-1768000000000", "kit@example.org"), last_edited_time="2026-01-08T10:00:00.000Z"
+        )
+        server.state.add(
+            MEMORIAL_DS, values("MG-1768000240000", "kit@example.org"), last_edited_time="2026-01-08T10:04:00.000Z"
+        )
+        assert api_sync(db, server)["report"]["probable_duplicates"] == 1
+        assert pages(db)["MG-1768000240000"][4] == "MG-1768000000000"
+
+        # Staff correct the original in Notion: its submission id and its contact both change. No page has
+        # the title its retry named any more, and the two pages no longer share a contact.
+        original["properties"] = notion_local.page(MEMORIAL_DS, values("MG-1768000000001", "kim@example.org"))[
+            "properties"
+        ]
+        original["last_edited_time"] = "2026-03-01T12:00:00.000Z"
+        assert api_sync(db, server)["staged"]["changed"] == 1
     assert pages(db)["MG-1768000240000"][4] is None
     assert db.scalar("SELECT count(*) FROM migration.notion_pages WHERE duplicate_of IS NOT NULL") == 0
