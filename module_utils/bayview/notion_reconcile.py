@@ -162,11 +162,15 @@ touched AS (
      WHERE p.duplicate_of IN (SELECT title FROM now_reconciled) AND p.notion_database = 'memorial_garden'
     UNION
     -- a retry whose original no longer has that title (edited with its contact or deceased: it is
-    -- among neither of the above); retries are few, so this reads few pages
+    -- among neither of the above). Retries are few (the partial index of duplicate_of), and the
+    -- original is looked up by its unique key: a page keeps the title it was first staged under as
+    -- its key (notion_stage). A title now held only by another page counts as gone, which costs
+    -- no more than checking that group again.
     SELECT {CONTACT}, {DECEASED} FROM migration.notion_pages p
      WHERE p.duplicate_of IS NOT NULL AND p.notion_database = 'memorial_garden'
        AND NOT EXISTS (SELECT 1 FROM migration.notion_pages o
-                        WHERE o.notion_database = 'memorial_garden' AND o.title = p.duplicate_of)
+                        WHERE o.notion_database = 'memorial_garden' AND o.page_key = p.duplicate_of
+                          AND o.title = p.duplicate_of)
 ),
 pages AS (
     SELECT p.id, p.title, substring(p.title FROM '^MG-(\\d{{10,15}})$')::bigint AS ms, t.contact, t.deceased
