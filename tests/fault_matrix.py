@@ -63,6 +63,8 @@ PROCESS_KINDS = ("sigkill", "sigint", "terminate", "restart")
 CAN_FILL_A_STORE = os.geteuid() == 0
 STORE_ACTIONS = ("ansible.legacy.bayview_restore_point", "ansible.legacy.bayview_run_record")
 NOTIFY_ACTIONS = ("ansible.legacy.bayview_notify",)
+# The task of roles/run_record/tasks/finish.yml that writes how the run ended.
+FINISH_TASK = "run_record : Finish the run record"
 WAIT_SECONDS = 600  # failure guards, not timings: how long a run or a closing may take at most
 
 
@@ -427,7 +429,16 @@ class Harness:
             elif json.loads(files[0].read_text())["status"] != status:
                 problems.append(f"run {run_id}: its JSON record says something else than the database ({status})")
         # The struck run, as recorded before the run again (its row may have gone with a swapped restore).
+        # Struck after its record was finished (only the closing message was left), the run had ended:
+        # its record says how, and a kill then cannot change that.
+        finished_before = case.task_index is not None and any(
+            t["name"] == FINISH_TASK and t["index"] < case.task_index for t in census.tasks
+        )
         for run_id, status in struck_runs.items():
+            if finished_before:
+                if status not in ("succeeded", "failed"):
+                    problems.append(f"the struck run {run_id} finished its record before the strike but is {status}")
+                continue
             if struck.returncode != 0 and status == "succeeded":
                 problems.append(
                     f"the struck run {run_id} failed (exit {struck.returncode}) but is recorded as succeeded"
